@@ -1,0 +1,1 @@
+"""ETL for Chicago shooting-victim records: source -> validated records -> store -> queries."""

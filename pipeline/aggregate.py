@@ -1,0 +1,81 @@
+"""Pure aggregation: a victims DataFrame in, a new DataFrame out.
+
+No I/O, no settings, inputs are never modified. Columns used are those of
+`pipeline.schema.VICTIM_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+
+import pandas as pd
+
+#: What each `--kind` counts. Victim level: `fatal` is victimization HOMICIDE.
+KINDS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "shootings": lambda v: v["gunshot"],  # gunshot victims, fatal or not
+    "fatal-shootings": lambda v: v["gunshot"] & v["fatal"],
+    "nonfatal-shootings": lambda v: v["gunshot"] & ~v["fatal"],
+    "homicides": lambda v: v["fatal"],  # every homicide victim, any weapon
+}
+
+#: victims: one per person shot/killed; incidents: distinct case numbers.
+MEASURES = ("victims", "incidents")
+
+AREA_COLUMNS = ("district", "beat", "community_area")
+
+UNKNOWN_AREA = "unknown"  # rows whose area code is missing keep their own key
+
+
+def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"`{name}` was {value!r} but is expected to be one of {list(allowed)}")
+
+
+def select_kind(victims: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The rows counted by `kind` (see `KINDS`)."""
+    check_choice("kind", kind, list(KINDS))
+    return victims.loc[KINDS[kind](victims).astype(bool)]
+
+
+def between_dates(victims: pd.DataFrame, start: date | None, end: date | None) -> pd.DataFrame:
+    """Rows whose local occurrence date is in [start, end], both inclusive; None is open."""
+    keep = pd.Series(True, index=victims.index)
+    if start is not None:
+        keep &= victims["occurred_at"] >= pd.Timestamp(start)
+    if end is not None:
+        keep &= victims["occurred_at"] < pd.Timestamp(end + timedelta(days=1))
+    return victims.loc[keep]
+
+
+def count_by_area(
+    victims: pd.DataFrame,
+    by: str,
+    measure: str = "victims",
+    kind: str = "shootings",
+    areas: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Counts per area: columns `by` and `count`, one row per area.
+
+    Every key in `areas` appears (with 0 if nothing happened there); rows with
+    no area code are counted under `UNKNOWN_AREA`, never dropped. Incidents are
+    distinct case numbers within each area.
+    """
+    check_choice("by", by, AREA_COLUMNS)
+    check_choice("measure", measure, MEASURES)
+    rows = select_kind(victims, kind)
+    keys = rows[by].astype("string").fillna(UNKNOWN_AREA)
+    if measure == "victims":
+        counts = keys.value_counts()
+    else:
+        counts = rows["case_number"].groupby(keys).nunique()
+    index = sorted(set(areas) | set(counts.index), key=area_sort_key)
+    counts = counts.reindex(index, fill_value=0).astype("int64")
+    return pd.DataFrame({by: pd.Series(index, dtype="string"), "count": counts.to_numpy()})
+
+
+def area_sort_key(key: str) -> tuple[int, int, str]:
+    """Numeric keys in numeric order ('2' before '10'), names alphabetically, unknown last."""
+    if key == UNKNOWN_AREA:
+        return (2, 0, key)
+    return (0, int(key), key) if key.isdigit() else (1, 0, key)

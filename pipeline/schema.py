@@ -1,0 +1,250 @@
+"""The one place where raw source rows become typed, validated victim records.
+
+`validate_victims(raw)` takes the rows exactly as a source gave them (any of
+the three shapes: API JSON, API-shaped CSV, the portal's upper-case CSV export)
+and returns the canonical table, the quarantined rows with their reasons, and
+a count per broken rule. Every input row ends in exactly one of the two
+tables. Homicide victims' names are dropped before anything else happens, so
+they cannot leak into either table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import SchemaDriftError
+from pipeline.settings import CHICAGO_BBOX
+
+#: Canonical victims columns, in store order. Times are floating Chicago local
+#: time (no zone), as the city publishes them; coordinates are WGS84 degrees.
+VICTIM_COLUMNS: dict[str, str] = {
+    "unique_id": "VARCHAR",  # `unique_id` in exports, `cpd_id` in today's API
+    "case_number": "VARCHAR",  # one incident; several victims can share it
+    "occurred_at": "TIMESTAMP",  # Chicago local wall time
+    "block": "VARCHAR",  # block-level address as published, e.g. '5100 S DAMEN AVE'
+    "victimization_primary": "VARCHAR",
+    "incident_primary": "VARCHAR",
+    "gunshot": "BOOLEAN",  # gunshot_injury_i = 'YES'
+    "fatal": "BOOLEAN",  # victimization_primary = 'HOMICIDE'
+    "district": "VARCHAR",  # recorded police district, no zero padding: '8', '17'
+    "beat": "VARCHAR",  # recorded beat, 4 characters: '0111', '1713'
+    "community_area": "VARCHAR",  # recorded community area name, upper case
+    "ward": "INTEGER",
+    "age_band": "VARCHAR",
+    "sex": "VARCHAR",
+    "race": "VARCHAR",
+    "location_description": "VARCHAR",
+    "latitude": "DOUBLE",
+    "longitude": "DOUBLE",
+    "source_updated_at": "TIMESTAMP",  # :updated_at (UTC) from the API, else the `updated` column
+}
+
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "unique_id": "VARCHAR",  # NULL when the row had none
+    "reasons": "VARCHAR",  # every broken rule, '; '-separated
+    "raw": "VARCHAR",  # the row as received (JSON), names removed
+}
+
+#: Alternative source names for canonical fields, first present wins.
+SOURCE_NAMES: dict[str, tuple[str, ...]] = {
+    "unique_id": ("unique_id", "cpd_id"),
+    "source_updated_at": (":updated_at", "updated"),
+    "occurred_at": ("date",),
+    "age_band": ("age",),
+}
+
+#: Columns a victims source must have; without them nothing can be validated.
+REQUIRED_SOURCE_COLUMNS = (
+    ("unique_id", "cpd_id"),
+    ("case_number",),
+    ("date",),
+    ("victimization_primary",),
+    ("gunshot_injury_i",),
+    ("latitude",),
+    ("longitude",),
+)
+
+NAME_COLUMN_PREFIXES = ("homicide_victim_",)
+
+EXPORT_DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"  # the portal's CSV export: 01/31/2020 11:05:00 PM
+
+RULE_MISSING_ID = "missing id"
+RULE_MISSING_CASE = "missing case number"
+RULE_BAD_DATE = "missing or unparseable date"
+RULE_MISSING_COORDS = "missing coordinates"
+RULE_BAD_NUMBER = "bad number"
+RULE_OUTSIDE = "coordinates outside Chicago"
+RULE_BAD_FLAG = "gunshot flag not YES/NO"
+RULE_SUPERSEDED = "duplicate id, superseded by a later update"
+
+
+@dataclass
+class Validated:
+    """Result of `validate_victims`: clean rows, rejected rows, and rows per broken rule."""
+
+    victims: pd.DataFrame
+    quarantine: pd.DataFrame
+    rule_counts: dict[str, int] = field(default_factory=dict)
+
+
+def normalize_columns(raw: pd.DataFrame) -> pd.DataFrame:
+    """Snake-case the headers (`UNIQUE_ID` -> `unique_id`) and drop victims' names."""
+    renamed = raw.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
+    names = [c for c in renamed.columns if c.startswith(NAME_COLUMN_PREFIXES)]
+    return renamed.drop(columns=names)
+
+
+def check_source_columns(columns: Iterable[str], dataset: str) -> None:
+    """Raise `SchemaDriftError` if a required column is absent (after `normalize_columns`)."""
+    present = set(columns)
+    missing = [" or ".join(alts) for alts in REQUIRED_SOURCE_COLUMNS if not present & set(alts)]
+    if missing:
+        raise SchemaDriftError(
+            f"{dataset}: source is missing column(s) {', '.join(repr(m) for m in missing)}; "
+            f"received {sorted(present)}. The source's schema changed: update pipeline/schema.py."
+        )
+
+
+def validate_victims(raw: pd.DataFrame, dataset: str = "victims") -> Validated:
+    """Type and check raw victim rows; see the module docstring."""
+    raw = normalize_columns(raw).reset_index(drop=True)
+    if raw.empty:
+        return Validated(_empty(VICTIM_COLUMNS), _empty(QUARANTINE_COLUMNS), {})
+    check_source_columns(raw.columns, dataset)
+    typed, broken = _parse(raw)
+    broken[RULE_SUPERSEDED] = _superseded(typed)
+    reasons = _reasons(broken)
+    bad = reasons.notna()
+    victims = typed.loc[~bad, list(VICTIM_COLUMNS)].reset_index(drop=True)
+    quarantine = pd.DataFrame(
+        {
+            "unique_id": typed.loc[bad, "unique_id"],
+            "reasons": reasons[bad],
+            "raw": _raw_json(raw.loc[bad]),
+        }
+    ).reset_index(drop=True)
+    counts = {rule: int(mask.sum()) for rule, mask in broken.items() if mask.any()}
+    return Validated(victims, quarantine, counts)
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _text(raw: pd.DataFrame, *names: str) -> pd.Series:
+    """Stripped strings from the first of `names` that has a value in each row; blanks are NA.
+
+    Coalescing matters when files of two vintages are read together: older
+    exports call the id `unique_id`, today's API `cpd_id`.
+    """
+    result = pd.Series(pd.NA, index=raw.index, dtype="string")
+    for name in names:
+        if name in raw.columns:
+            col = raw[name].astype("string").str.strip()
+            result = result.fillna(col.mask(col.isin(["", "nan", "None", "NaN"])))
+    return result
+
+
+def _number(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse floats; return (values, mask of present-but-unparseable)."""
+    values = pd.to_numeric(text, errors="coerce")
+    return values.astype("float64"), text.notna() & values.isna()
+
+
+def _code(text: pd.Series, width: int = 0) -> tuple[pd.Series, pd.Series]:
+    """Integer-like codes ('08', '17.0') as strings ('8', '17'), zero-padded to `width`."""
+    values, bad = _number(text)
+    whole = values.notna() & (values == values.round())
+    bad = bad | (values.notna() & ~whole)
+    as_int = values.where(whole).astype("Int64").astype("string")
+    if width:
+        as_int = as_int.str.zfill(width)
+    return as_int, bad
+
+
+def _timestamps(text: pd.Series) -> pd.Series:
+    """ISO (API) or 'MM/DD/YYYY hh:mm:ss AM' (export) timestamps; zone dropped, NaT if neither."""
+    iso = pd.to_datetime(
+        text.where(text.str.match(r"^\d{4}-\d\d-\d\d", na=False)),
+        format="ISO8601",
+        errors="coerce",
+        utc=True,
+    )
+    export = pd.to_datetime(text, format=EXPORT_DATE_FORMAT, errors="coerce")
+    return iso.dt.tz_localize(None).fillna(export).astype("datetime64[us]")
+
+
+def _parse(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    out = pd.DataFrame(index=raw.index)
+    broken: dict[str, pd.Series] = {}
+    out["unique_id"] = _text(raw, *SOURCE_NAMES["unique_id"])
+    broken[RULE_MISSING_ID] = out["unique_id"].isna()
+    out["case_number"] = _text(raw, "case_number")
+    broken[RULE_MISSING_CASE] = out["case_number"].isna()
+    out["occurred_at"] = _timestamps(_text(raw, "date"))
+    broken[RULE_BAD_DATE] = out["occurred_at"].isna()
+    for name in (
+        "block",
+        "victimization_primary",
+        "incident_primary",
+        "sex",
+        "race",
+        "location_description",
+        "community_area",
+    ):
+        out[name] = _text(raw, name).str.upper() if name != "block" else _text(raw, name)
+    flag = _text(raw, "gunshot_injury_i").str.upper()
+    out["gunshot"] = flag.eq("YES").fillna(False).astype(bool)
+    broken[RULE_BAD_FLAG] = ~flag.isin(["YES", "NO"]).fillna(False).astype(bool)
+    out["fatal"] = out["victimization_primary"].eq("HOMICIDE").fillna(False).astype(bool)
+    out["district"], bad_district = _code(_text(raw, "district"))
+    out["beat"], bad_beat = _code(_text(raw, "beat"), width=4)
+    ward, bad_ward = _code(_text(raw, "ward"))
+    out["ward"] = pd.to_numeric(ward).astype("Int64")
+    out["age_band"] = _text(raw, *SOURCE_NAMES["age_band"])
+    lat_text, lon_text = _text(raw, "latitude"), _text(raw, "longitude")
+    out["latitude"], bad_lat = _number(lat_text)
+    out["longitude"], bad_lon = _number(lon_text)
+    broken[RULE_MISSING_COORDS] = lat_text.isna() | lon_text.isna()
+    broken[RULE_BAD_NUMBER] = bad_district | bad_beat | bad_ward | bad_lat | bad_lon
+    broken[RULE_OUTSIDE] = _outside_chicago(out["longitude"], out["latitude"])
+    out["source_updated_at"] = _timestamps(_text(raw, *SOURCE_NAMES["source_updated_at"]))
+    return out, {k: v.fillna(False).astype(bool) for k, v in broken.items()}
+
+
+def _outside_chicago(lon: pd.Series, lat: pd.Series) -> pd.Series:
+    min_lon, min_lat, max_lon, max_lat = CHICAGO_BBOX
+    known = lon.notna() & lat.notna()
+    inside = lon.between(min_lon, max_lon) & lat.between(min_lat, max_lat)
+    return known & ~inside
+
+
+def _superseded(typed: pd.DataFrame) -> pd.Series:
+    """True for every row whose id appears again with a later (or equal, later-listed) update."""
+    has_id = typed["unique_id"].notna()
+    order = typed.loc[has_id, ["unique_id", "source_updated_at"]].assign(
+        _pos=np.arange(has_id.sum())
+    )
+    order = order.sort_values(["unique_id", "source_updated_at", "_pos"], na_position="first")
+    latest = ~order["unique_id"].duplicated(keep="last")
+    return pd.Series(False, index=typed.index) | (~latest).reindex(typed.index, fill_value=False)
+
+
+def _reasons(broken: dict[str, pd.Series]) -> pd.Series:
+    """'; '-joined names of the rules each row broke, NA where it broke none."""
+    frame = pd.DataFrame(broken)
+    labels = np.where(frame.to_numpy(), np.array(frame.columns, dtype=object) + "; ", "")
+    joined = pd.Series(labels.sum(axis=1), index=frame.index, dtype="string").str.rstrip("; ")
+    return joined.mask(joined == "")
+
+
+def _raw_json(rows: pd.DataFrame) -> pd.Series:
+    records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+    return pd.Series(
+        [json.dumps(r, default=str) for r in records], index=rows.index, dtype="string"
+    )

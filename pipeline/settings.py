@@ -1,0 +1,77 @@
+"""Every setting in one place, each with a documented default.
+
+Values come from (highest first): explicit overrides (CLI flags), the
+environment, the defaults below. Paths are resolved from the project root, not
+the working directory. Secrets (the app token) come only from the environment
+and are never printed: `Settings.__repr__` hides them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Socrata dataset ids on data.cityofchicago.org.
+VICTIMS_DATASET = "gumc-mgzr"  # Violence Reduction - Victims of Homicides and Non-Fatal Shootings
+BEATS_DATASET = "aerh-rz74"  # Boundaries - Police Beats (current), PoliceBeatDec2012
+DISTRICTS_DATASET = "fthy-xz3r"  # Boundaries - Police Districts (current)
+COMMUNITY_AREAS_DATASET = "cauq-8yn6"  # Boundaries - Community Areas (current)
+
+#: Rough box around the city (WGS84 degrees). Points outside it are typos or
+#: placeholders such as (0, 0); O'Hare (about -87.94) must stay inside.
+CHICAGO_BBOX = (-87.95, 41.63, -87.50, 42.03)  # (min lon, min lat, max lon, max lat)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-time settings. Construct with `Settings.from_env()`."""
+
+    #: Where the store lives (env DATA_DIR). Relative paths are taken from the project root.
+    data_dir: Path = PROJECT_ROOT / "data"
+    #: Socrata host (env SOCRATA_DOMAIN); may carry a scheme, e.g. http://127.0.0.1:8080.
+    domain: str = "data.cityofchicago.org"
+    #: Socrata app token (env SOCRATA_APP_TOKEN); without one requests share a throttled pool.
+    app_token: str | None = field(default=None, repr=False)
+    victims_dataset: str = VICTIMS_DATASET
+    beats_dataset: str = BEATS_DATASET
+    districts_dataset: str = DISTRICTS_DATASET
+    community_areas_dataset: str = COMMUNITY_AREAS_DATASET
+    #: Rows per request; Socrata allows at most 50,000.
+    page_size: int = 50_000
+    #: Seconds before one request is abandoned (env SOCRATA_TIMEOUT).
+    timeout_s: float = 60.0
+    #: Attempts per request before giving up (429, 5xx, connection errors, timeouts).
+    max_attempts: int = 6
+    #: First backoff delay in seconds; doubles each attempt, capped by `backoff_max_s`.
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    #: An incremental sync turns into a full one when the last full sync is older
+    #: than this, because deletions upstream never show up incrementally.
+    full_refresh_days: int = 7
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from `env` (default `os.environ`) and non-None `overrides`."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        if env.get("DATA_DIR"):
+            values["data_dir"] = Path(env["DATA_DIR"])
+        if env.get("SOCRATA_DOMAIN"):
+            values["domain"] = env["SOCRATA_DOMAIN"]
+        if env.get("SOCRATA_APP_TOKEN"):
+            values["app_token"] = env["SOCRATA_APP_TOKEN"]
+        if env.get("SOCRATA_TIMEOUT"):
+            values["timeout_s"] = float(env["SOCRATA_TIMEOUT"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = replace(cls(), **values)  # type: ignore[arg-type]
+        data_dir = Path(settings.data_dir).expanduser()
+        if not data_dir.is_absolute():
+            data_dir = PROJECT_ROOT / data_dir
+        return replace(settings, data_dir=data_dir)
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "store.duckdb"

@@ -1,0 +1,36 @@
+"""Where records come from: the Socrata API or local files, behind one interface.
+
+A victims source yields pages of raw rows (DataFrames of strings, columns as
+the source names them); a boundary source returns a GeoJSON FeatureCollection.
+Nothing here types or validates: that is `pipeline.schema`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import pandas as pd
+
+
+class VictimSource(Protocol):
+    #: Where the rows come from, for the sync log: a host name or 'file:' + paths.
+    description: str
+    #: True if `pages(since=...)` can return only rows updated since a watermark.
+    incremental: bool
+
+    def count(self, since: str | None = None) -> int | None:
+        """Rows `pages(since)` will yield, if known cheaply (for the progress bar)."""
+        ...
+
+    def pages(self, since: str | None = None) -> Iterator[pd.DataFrame]:
+        """Raw rows, page by page; `since` is an `:updated_at` watermark."""
+        ...
+
+
+class BoundarySource(Protocol):
+    description: str
+
+    def feature_collection(self) -> dict[str, Any]:
+        """The layer as a GeoJSON FeatureCollection in EPSG:4326."""
+        ...

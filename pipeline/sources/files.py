@@ -1,0 +1,95 @@
+"""Local exports: victims as CSV (API-shaped or the portal's upper-case export,
+plain or gzipped) or API JSON; boundaries as GeoJSON. A folder stands for the
+victims files inside it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.errors import InputFileError
+
+VICTIM_SUFFIXES = (".csv", ".csv.gz", ".json", ".json.gz")
+
+
+def expand_paths(paths: Sequence[Path | str]) -> list[Path]:
+    """Files named, plus the victims files inside folders named (sorted); error if none."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.name.lower().endswith(VICTIM_SUFFIXES))
+            if not found:
+                raise InputFileError(f"folder {path} holds no {'/'.join(VICTIM_SUFFIXES)} file")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputFileError(f"no such file or folder: {path}")
+    return files
+
+
+class FileVictims:
+    """Victim rows from local files; always a full snapshot, so never incremental."""
+
+    incremental = False
+
+    def __init__(self, paths: Sequence[Path | str]):
+        self.files = expand_paths(paths)
+        self.description = "file:" + ",".join(str(Path(p).resolve()) for p in paths)
+        self._frames: list[pd.DataFrame] | None = None
+
+    def count(self, since: str | None = None) -> int | None:
+        return sum(len(frame) for frame in self._read_all())
+
+    def pages(self, since: str | None = None) -> Iterator[pd.DataFrame]:
+        yield from self._read_all()
+
+    def _read_all(self) -> list[pd.DataFrame]:
+        if self._frames is None:
+            self._frames = [read_victims_file(path) for path in self.files]
+        return self._frames
+
+
+def read_victims_file(path: Path) -> pd.DataFrame:
+    """Every value as text, blanks as NA, headers untouched (schema normalises them)."""
+    name = path.name.lower()
+    try:
+        if name.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        if name.endswith((".json", ".json.gz")):
+            return _read_json_rows(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"cannot read {path}: {exc}") from exc
+    raise InputFileError(f"{path}: expected one of {', '.join(VICTIM_SUFFIXES)}")
+
+
+def _read_json_rows(path: Path) -> pd.DataFrame:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        rows = json.load(handle)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise InputFileError(f"{path}: expected a JSON list of row objects, as the API serves")
+    return pd.DataFrame.from_records(rows)
+
+
+class GeoJSONFile:
+    """A boundary layer from a GeoJSON file."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.description = f"file:{self.path.resolve()}"
+
+    def feature_collection(self) -> dict[str, Any]:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputFileError(f"cannot read GeoJSON {self.path}: {exc}") from exc
+        if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+            raise InputFileError(f"{self.path}: expected a GeoJSON FeatureCollection")
+        return data

@@ -1,0 +1,141 @@
+"""The local store: one DuckDB file, replaced whole by every sync.
+
+Atomicity comes from the file system, not from trusting a database's
+recovery: a sync copies the current store to a temporary file next to it,
+writes there, checkpoints, fsyncs, and `os.replace`s it over the old one. A
+crash or `kill -9` at any moment leaves either the old file or the new one,
+never a mixture, and readers (the dashboard) keep reading the old file while a
+sync runs. One sync at a time is enforced with an advisory lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from pipeline.errors import StoreError
+from pipeline.schema import QUARANTINE_COLUMNS, VICTIM_COLUMNS
+
+SYNC_LOG_COLUMNS: dict[str, str] = {
+    "sync_id": "INTEGER",
+    "dataset": "VARCHAR",  # victims | beats | districts | community_areas
+    "source": "VARCHAR",  # host name or 'file:' + paths
+    "mode": "VARCHAR",  # full | incremental
+    "started_at": "TIMESTAMP",  # UTC
+    "finished_at": "TIMESTAMP",  # UTC
+    "rows_fetched": "INTEGER",
+    "rows_added": "INTEGER",
+    "rows_updated": "INTEGER",
+    "rows_removed": "INTEGER",
+    "rows_quarantined": "INTEGER",
+    "watermark": "VARCHAR",  # largest :updated_at seen, as the source wrote it
+}
+
+BOUNDARY_COLUMNS: dict[str, str] = {
+    "layer": "VARCHAR",
+    "key": "VARCHAR",  # beat '0111', district '17', community area name
+    "name": "VARCHAR",  # label for people: '17TH', 'ALBANY PARK'
+    "geometry": "BLOB",  # WKB, EPSG:4326 (lon, lat)
+    "properties": "VARCHAR",  # the feature's other properties, JSON
+}
+
+TABLES: dict[str, dict[str, str]] = {
+    "victims": VICTIM_COLUMNS,
+    "quarantine": {"dataset": "VARCHAR", "sync_id": "INTEGER", **QUARANTINE_COLUMNS},
+    "boundaries": BOUNDARY_COLUMNS,
+    "sync_log": SYNC_LOG_COLUMNS,
+}
+
+NO_STORE_HINT = "run `python -m pipeline sync` first"
+
+
+class Store:
+    """A store file at `path`; `read()` and `write()` hand out DuckDB connections."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def _lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to the current store; StoreError if there is none."""
+        if not self.exists():
+            raise StoreError(f"no store at {self.path}: {NO_STORE_HINT}")
+        try:
+            con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to a private copy that replaces the store only if the block succeeds."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._exclusive_lock():
+            self._remove_leftovers()
+            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+            if self.exists():
+                shutil.copyfile(self.path, tmp)
+            try:
+                con = duckdb.connect(str(tmp))
+                try:
+                    create_tables(con)
+                    yield con
+                    con.execute("CHECKPOINT")
+                finally:
+                    con.close()
+                _fsync(tmp)
+                os.replace(tmp, self.path)
+                _fsync(self.path.parent)
+            finally:
+                for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
+
+    @contextmanager
+    def _exclusive_lock(self) -> Iterator[None]:
+        with open(self._lock_path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise StoreError(
+                    f"another sync is writing {self.path} (lock {self._lock_path}); "
+                    "wait for it to finish"
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _remove_leftovers(self) -> None:
+        """Delete temporary copies left by a sync that was killed (we hold the lock)."""
+        for leftover in self.path.parent.glob(self.path.name + ".tmp-*"):
+            leftover.unlink(missing_ok=True)
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table, columns in TABLES.items():
+        cols = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,335 @@
+"""Sync: read each dataset from its source, validate, and write it into the store.
+
+Everything happens inside one `Store.write()` block, so a failure anywhere
+(network, schema drift, a bad boundary file, a kill) leaves the previous store
+exactly as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pandas as pd
+
+from pipeline.boundaries import LAYERS, boundary_rows
+from pipeline.schema import VICTIM_COLUMNS, validate_victims
+from pipeline.settings import Settings
+from pipeline.sources import BoundarySource, VictimSource
+from pipeline.sources.files import FileVictims, GeoJSONFile
+from pipeline.sources.socrata import SocrataBoundary, SocrataClient, SocrataVictims
+from pipeline.store import Store
+
+
+class Bar(Protocol):
+    def update(self, n: int) -> Any: ...
+    def close(self) -> Any: ...
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+MakeBar = Callable[[str, int | None], Bar]
+
+
+def no_bar(description: str, total: int | None) -> Bar:
+    return _NoBar()
+
+
+@dataclass
+class SyncReport:
+    """What one dataset's sync did; also the row written to `sync_log`."""
+
+    dataset: str
+    source: str
+    mode: str  # full | incremental | skipped
+    rows_fetched: int = 0
+    rows_added: int = 0
+    rows_updated: int = 0
+    rows_removed: int = 0
+    rows_quarantined: int = 0
+    watermark: str | None = None
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.mode == "skipped":
+            return f"{self.dataset}: unchanged (already in the store; --full re-reads it)"
+        text = (
+            f"{self.dataset}: {self.mode} sync from {_short(self.source)}: "
+            f"{self.rows_fetched:,} fetched, {self.rows_added:,} added, "
+            f"{self.rows_updated:,} updated, {self.rows_removed:,} removed, "
+            f"{self.rows_quarantined:,} quarantined in {self.seconds:.1f} s"
+        )
+        if self.rule_counts:
+            text += " (" + ", ".join(f"{r}: {n:,}" for r, n in self.rule_counts.items()) + ")"
+        return text
+
+
+@dataclass
+class SyncRequest:
+    """What to sync: a path replaces Socrata for that dataset."""
+
+    full: bool = False
+    victims: Sequence[Path] = ()
+    boundaries: dict[str, Path] = field(default_factory=dict)  # layer name -> GeoJSON path
+
+
+def run_sync(
+    settings: Settings,
+    request: SyncRequest,
+    make_bar: MakeBar = no_bar,
+    client: SocrataClient | None = None,
+) -> list[SyncReport]:
+    """Sync boundaries and victims into the store at `settings.store_path`, atomically."""
+    victims_source, boundary_sources = _sources(settings, request, client)
+    store = Store(settings.store_path)
+    with store.write() as con:
+        sync_id = _next_sync_id(con)
+        reports = [
+            sync_boundary(con, sync_id, layer, source, request.full or layer in request.boundaries)
+            for layer, source in boundary_sources.items()
+        ]
+        reports.append(sync_victims(con, sync_id, victims_source, settings, request.full, make_bar))
+    return reports
+
+
+def _sources(
+    settings: Settings, request: SyncRequest, client: SocrataClient | None
+) -> tuple[VictimSource, dict[str, BoundarySource]]:
+    """File sources where paths were given, Socrata for the rest (one shared client)."""
+
+    def socrata() -> SocrataClient:
+        nonlocal client
+        client = client or SocrataClient(settings)
+        return client
+
+    victims: VictimSource = (
+        FileVictims(request.victims)
+        if request.victims
+        else SocrataVictims(socrata(), settings.victims_dataset)
+    )
+    datasets = {
+        "beats": settings.beats_dataset,
+        "districts": settings.districts_dataset,
+        "community_areas": settings.community_areas_dataset,
+    }
+    boundaries: dict[str, BoundarySource] = {
+        layer: GeoJSONFile(request.boundaries[layer])
+        if layer in request.boundaries
+        else SocrataBoundary(socrata(), datasets[layer])
+        for layer in LAYERS
+    }
+    return victims, boundaries
+
+
+def sync_boundary(
+    con: duckdb.DuckDBPyConnection, sync_id: int, layer: str, source: BoundarySource, refresh: bool
+) -> SyncReport:
+    """Replace one layer, unless it is already stored and no refresh was asked for."""
+    started = _now()
+    stored = con.execute("SELECT count(*) FROM boundaries WHERE layer = ?", [layer]).fetchone()
+    if stored and stored[0] and not refresh:
+        return SyncReport(layer, source.description, "skipped")
+    clock = time.perf_counter()
+    rows = boundary_rows(LAYERS[layer], source.feature_collection(), source.description)
+    old = dict(
+        con.execute("SELECT key, geometry FROM boundaries WHERE layer = ?", [layer]).fetchall()
+    )
+    new = dict(zip(rows["key"], rows["geometry"], strict=True))
+    changed = sum(1 for key in new.keys() & old.keys() if bytes(old[key]) != new[key])
+    con.execute("DELETE FROM boundaries WHERE layer = ?", [layer])
+    con.register("incoming_boundaries", rows)
+    con.execute("INSERT INTO boundaries BY NAME SELECT * FROM incoming_boundaries")
+    con.unregister("incoming_boundaries")
+    report = SyncReport(
+        layer,
+        source.description,
+        "full",
+        rows_fetched=len(rows),
+        rows_added=len(new.keys() - old.keys()),
+        rows_updated=changed,
+        rows_removed=len(old.keys() - new.keys()),
+        seconds=time.perf_counter() - clock,
+    )
+    _log(con, sync_id, report, started)
+    return report
+
+
+def sync_victims(
+    con: duckdb.DuckDBPyConnection,
+    sync_id: int,
+    source: VictimSource,
+    settings: Settings,
+    full: bool,
+    make_bar: MakeBar = no_bar,
+) -> SyncReport:
+    """Fetch (all rows, or those updated since the watermark), validate, upsert or replace."""
+    started = _now()
+    clock = time.perf_counter()
+    since = None if full else incremental_watermark(con, source, settings)
+    raw = _fetch(source, since, make_bar)
+    validated = validate_victims(raw, dataset="victims")
+    mode = "full" if since is None else "incremental"
+    counts = _write_victims(con, sync_id, validated.victims, validated.quarantine, mode)
+    report = SyncReport(
+        "victims",
+        source.description,
+        mode,
+        rows_fetched=len(raw),
+        rows_quarantined=len(validated.quarantine),
+        watermark=_max_watermark(raw) or since,
+        rule_counts=validated.rule_counts,
+        **counts,
+    )
+    report.seconds = time.perf_counter() - clock
+    _log(con, sync_id, report, started)
+    return report
+
+
+def incremental_watermark(
+    con: duckdb.DuckDBPyConnection, source: VictimSource, settings: Settings
+) -> str | None:
+    """The watermark to resume from, or None when a full read is due.
+
+    A full read is due when the source cannot filter by update time, when the
+    store was last filled from a different source, when there is no watermark
+    yet, or when the last full read is older than `settings.full_refresh_days`
+    (deletions upstream only disappear on a full read).
+    """
+    if not source.incremental:
+        return None
+    last = con.execute(
+        "SELECT source, watermark FROM sync_log WHERE dataset = 'victims' "
+        "ORDER BY sync_id DESC LIMIT 1"
+    ).fetchone()
+    if last is None or last[0] != source.description or not last[1]:
+        return None
+    last_full = con.execute(
+        "SELECT max(finished_at) FROM sync_log WHERE dataset = 'victims' AND mode = 'full' "
+        "AND source = ?",
+        [source.description],
+    ).fetchone()
+    cutoff = _now() - timedelta(days=settings.full_refresh_days)
+    if last_full is None or last_full[0] is None or last_full[0] < cutoff:
+        return None
+    return str(last[1])
+
+
+def _fetch(source: VictimSource, since: str | None, make_bar: MakeBar) -> pd.DataFrame:
+    bar = make_bar("victims", source.count(since))
+    pages: list[pd.DataFrame] = []
+    try:
+        for page in source.pages(since):
+            pages.append(page)
+            bar.update(len(page))
+    finally:
+        bar.close()
+    return pd.concat(pages, ignore_index=True) if pages else pd.DataFrame()
+
+
+def _max_watermark(raw: pd.DataFrame) -> str | None:
+    """The largest `:updated_at` exactly as the source wrote it (ISO strings sort in time)."""
+    if ":updated_at" not in raw.columns:
+        return None
+    stamps = raw[":updated_at"].dropna().astype(str)
+    return str(stamps.max()) if len(stamps) else None
+
+
+def _write_victims(
+    con: duckdb.DuckDBPyConnection,
+    sync_id: int,
+    victims: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    mode: str,
+) -> dict[str, int]:
+    """Replace (full) or upsert (incremental) victims and their quarantine; return row counts."""
+    con.register("incoming", victims[list(VICTIM_COLUMNS)])
+    con.register("incoming_quarantine", quarantine)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE touched AS "
+        "SELECT unique_id FROM incoming UNION "
+        "SELECT unique_id FROM incoming_quarantine WHERE unique_id IS NOT NULL"
+    )
+    added = _scalar(con, "SELECT count(*) FROM incoming i ANTI JOIN victims v USING (unique_id)")
+    updated = _scalar(
+        con,
+        "SELECT count(*) FROM incoming i JOIN victims v USING (unique_id) "
+        "WHERE i.source_updated_at IS DISTINCT FROM v.source_updated_at",
+    )
+    if mode == "full":
+        removed = _scalar(con, "SELECT count(*) FROM victims ANTI JOIN incoming USING (unique_id)")
+        con.execute("DELETE FROM victims")
+        con.execute("DELETE FROM quarantine WHERE dataset = 'victims'")
+    else:
+        removed = _scalar(
+            con,
+            "SELECT count(*) FROM victims v SEMI JOIN touched USING (unique_id) "
+            "ANTI JOIN incoming USING (unique_id)",
+        )
+        con.execute("DELETE FROM victims WHERE unique_id IN (SELECT unique_id FROM touched)")
+        con.execute(
+            "DELETE FROM quarantine WHERE dataset = 'victims' "
+            "AND unique_id IN (SELECT unique_id FROM touched)"
+        )
+    con.execute("INSERT INTO victims BY NAME SELECT * FROM incoming")
+    con.execute(
+        "INSERT INTO quarantine BY NAME SELECT 'victims' AS dataset, "
+        f"{int(sync_id)} AS sync_id, * FROM incoming_quarantine"
+    )
+    con.unregister("incoming")
+    con.unregister("incoming_quarantine")
+    return {"rows_added": added, "rows_updated": updated, "rows_removed": removed}
+
+
+def _log(
+    con: duckdb.DuckDBPyConnection, sync_id: int, report: SyncReport, started: datetime
+) -> None:
+    con.execute(
+        "INSERT INTO sync_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            sync_id,
+            report.dataset,
+            report.source,
+            report.mode,
+            started,
+            _now(),
+            report.rows_fetched,
+            report.rows_added,
+            report.rows_updated,
+            report.rows_removed,
+            report.rows_quarantined,
+            report.watermark,
+        ],
+    )
+
+
+def _next_sync_id(con: duckdb.DuckDBPyConnection) -> int:
+    return _scalar(con, "SELECT coalesce(max(sync_id), 0) + 1 FROM sync_log")
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -> int:
+    row = con.execute(sql, list(params)).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _now() -> datetime:
+    """UTC wall time without a zone, as DuckDB TIMESTAMP columns hold it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _short(source: str) -> str:
+    if source.startswith("file:"):
+        files = source[5:].split(",")
+        return f"{len(files)} file(s)" if len(files) > 1 else Path(files[0]).name
+    return source

@@ -1,0 +1,103 @@
+"""Shared fixtures: settings in a temp dir, API-shaped rows, the real snapshot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.settings import PROJECT_ROOT, Settings
+
+SHARED = Path(PROJECT_ROOT).parent / "shared" / "data" / "chicago"
+SAMPLE_DIR = SHARED / "victims_api_sample_2024_2026"
+RECONSTRUCTED = SHARED / "victims_reconstructed_2015_2022" / "victims_2015_2022_api_shape.csv.gz"
+BOUNDARY_FILES = {
+    "beats": SHARED / "police_beats_current.geojson",
+    "districts": SHARED / "police_districts_current.geojson",
+    "community_areas": SHARED / "community_areas.geojson",
+}
+
+needs_snapshot = pytest.mark.skipif(
+    not (SAMPLE_DIR.is_dir() and RECONSTRUCTED.is_file()),
+    reason=f"real Chicago snapshot not found at {SHARED} (CI has it; see ../shared/data/chicago)",
+)
+
+VICTIMS = "gumc-mgzr"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Store in a temp dir, fast retries, small pages (so paging is exercised)."""
+    return Settings.from_env(
+        env={}, data_dir=tmp_path / "data", page_size=7, max_attempts=3,
+        backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0,
+    )
+
+
+def api_row(i: int, **overrides: Any) -> dict[str, Any]:
+    """One victim row as the API serves it (strings, system fields, a name)."""
+    row: dict[str, Any] = {
+        ":id": f"row-{i:05d}",
+        ":updated_at": f"2026-01-{1 + i % 28:02d}T10:00:00.000Z",
+        ":created_at": "2026-01-01T00:00:00.000Z",
+        "case_number": f"JJ{100000 + i // 2}",  # two victims per incident
+        "cpd_id": f"SHOOT-JJ{100000 + i // 2}-#{1 + i % 2}",
+        "date": f"2025-{1 + i % 12:02d}-{1 + i % 27:02d}T{i % 24:02d}:15:00.000",
+        "block": f"{i}00 W TEST ST",
+        "victimization_primary": "HOMICIDE" if i % 5 == 0 else "BATTERY",
+        "incident_primary": "HOMICIDE" if i % 5 == 0 else "BATTERY",
+        "gunshot_injury_i": "NO" if i % 7 == 0 else "YES",
+        "district": str(1 + i % 3),
+        "beat": f"{1 + i % 3}{11 + i % 2}",
+        "community_area": "AUSTIN",
+        "ward": str(1 + i % 50),
+        "age": "20-29",
+        "sex": "M",
+        "race": "BLK",
+        "location_description": "STREET",
+        "latitude": f"{41.80 + (i % 10) / 100:.6f}",
+        "longitude": f"{-87.70 + (i % 10) / 100:.6f}",
+        "location": {"type": "Point", "coordinates": [-87.7, 41.8]},
+        "homicide_victim_first_name": "SECRETFIRST",
+        "homicide_victim_mi": "Q",
+        "homicide_victim_last_name": "SECRETLAST",
+    }
+    row.update(overrides)
+    return row
+
+
+def square(x0: float, y0: float, size: float = 0.05) -> dict[str, Any]:
+    ring = [[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def tiny_layers() -> dict[str, dict[str, Any]]:
+    """Hand-drawn boundary layers: four square beats in two districts, one community area."""
+    beats = [("0111", "1", -87.75, 41.80), ("0112", "1", -87.70, 41.80),
+             ("0211", "2", -87.75, 41.85), ("0212", "2", -87.70, 41.85)]
+    return {
+        "beats": _collection([{"beat_num": b, "district": d} for b, d, _, _ in beats],
+                             [square(x, y) for _, _, x, y in beats]),
+        "districts": _collection([{"dist_num": "1", "dist_label": "1ST"},
+                                  {"dist_num": "02", "dist_label": "2ND"}],
+                                 [square(-87.75, 41.80, 0.1), square(-87.75, 41.85, 0.1)]),
+        "community_areas": _collection([{"community": "Austin", "area_numbe": "25"}],
+                                       [square(-87.75, 41.80, 0.1)]),
+    }
+
+
+def _collection(props: list[dict[str, Any]], geoms: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": p, "geometry": g}
+                         for p, g in zip(props, geoms, strict=True)]}
+
+
+def write_layers(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for layer, collection in tiny_layers().items():
+        paths[layer] = folder / f"{layer}.geojson"
+        paths[layer].write_text(json.dumps(collection))
+    return paths

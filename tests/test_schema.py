@@ -1,0 +1,133 @@
+"""Parsing and validation: one canonical table, every rejected row quarantined with its reasons."""
+
+from __future__ import annotations
+
+import json
+
+import hypothesis.strategies as st
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+
+from pipeline.errors import SchemaDriftError
+from pipeline.schema import (
+    RULE_BAD_DATE,
+    RULE_BAD_FLAG,
+    RULE_BAD_NUMBER,
+    RULE_MISSING_CASE,
+    RULE_MISSING_COORDS,
+    RULE_MISSING_ID,
+    RULE_OUTSIDE,
+    RULE_SUPERSEDED,
+    VICTIM_COLUMNS,
+    validate_victims,
+)
+from tests.conftest import api_row
+
+BROKEN = {  # row index -> (override, the rule it breaks)
+    20: ({"cpd_id": None}, RULE_MISSING_ID),
+    21: ({"date": "31/31/2025 25:00"}, RULE_BAD_DATE),
+    22: ({"latitude": None}, RULE_MISSING_COORDS),
+    23: ({"latitude": "0", "longitude": "0"}, RULE_OUTSIDE),
+    24: ({"longitude": "west"}, RULE_BAD_NUMBER),
+    25: ({"beat": "17A3"}, RULE_BAD_NUMBER),
+    26: ({"gunshot_injury_i": "MAYBE"}, RULE_BAD_FLAG),
+    27: ({"case_number": " "}, RULE_MISSING_CASE),
+}
+
+
+def thirty_rows() -> pd.DataFrame:
+    """30 API-shaped rows: 20 good, 8 broken one way each, 2 repeats of row 0's id."""
+    rows = [api_row(i, **BROKEN.get(i, ({}, ""))[0]) for i in range(28)]
+    older = api_row(0, **{":updated_at": "2025-12-01T00:00:00.000Z", "block": "OLD BLOCK"})
+    newer = api_row(0, **{":updated_at": "2026-02-01T00:00:00.000Z", "block": "NEW BLOCK"})
+    return pd.DataFrame.from_records([*rows, older, newer])
+
+
+def test_good_rows_are_kept_and_broken_rows_quarantined_with_their_reason() -> None:
+    result = validate_victims(thirty_rows())
+    assert len(result.victims) + len(result.quarantine) == 30
+    assert len(result.victims) == 20  # rows 1..19 and the newest version of row 0
+    assert list(result.victims.columns) == list(VICTIM_COLUMNS)
+    reasons = dict(zip(result.quarantine["raw"].map(lambda r: json.loads(r).get(":id")),
+                       result.quarantine["reasons"], strict=True))
+    for index, (_, rule) in BROKEN.items():
+        assert reasons[f"row-{index:05d}"] == rule
+    assert result.rule_counts[RULE_SUPERSEDED] == 2
+    assert result.rule_counts[RULE_BAD_NUMBER] == 2
+
+
+def test_duplicate_ids_keep_the_latest_update() -> None:
+    victims = validate_victims(thirty_rows()).victims
+    row0 = victims.loc[victims["unique_id"] == "SHOOT-JJ100000-#1"]
+    assert row0["block"].tolist() == ["NEW BLOCK"]
+
+
+def test_names_never_leave_validation() -> None:
+    result = validate_victims(thirty_rows())
+    for frame in (result.victims, result.quarantine):
+        text = frame.astype(str).to_csv()
+        assert "SECRETFIRST" not in text and "SECRETLAST" not in text
+        assert not any("homicide_victim" in c for c in frame.columns)
+
+
+def test_types_and_codes() -> None:
+    raw = pd.DataFrame.from_records([api_row(2, district="08", beat="833", ward="7.0",
+                                             victimization_primary="homicide")])
+    row = validate_victims(raw).victims.iloc[0]
+    assert (row["district"], row["beat"], row["ward"]) == ("8", "0833", 7)
+    assert row["fatal"] and row["gunshot"]
+    assert row["occurred_at"] == pd.Timestamp("2025-03-03 02:15")
+    assert row["source_updated_at"] == pd.Timestamp("2026-01-03 10:00")
+
+
+def test_portal_export_shape_is_read() -> None:
+    """Upper-case headers, `UNIQUE_ID`, 12-hour US dates: the portal's CSV export."""
+    export = pd.DataFrame({
+        "CASE_NUMBER": ["JA1"], "DATE": ["01/31/2020 11:05:00 PM"], "BLOCK": ["0 E 1ST ST"],
+        "VICTIMIZATION_PRIMARY": ["BATTERY"], "INCIDENT_PRIMARY": ["BATTERY"],
+        "GUNSHOT_INJURY_I": ["YES"], "UNIQUE_ID": ["SHOOT-JA1-#1"], "DISTRICT": ["17"],
+        "BEAT": ["1713"], "LATITUDE": ["41.95"], "LONGITUDE": ["-87.72"],
+        "HOMICIDE_VICTIM_LAST_NAME": ["SECRETLAST"],
+    })
+    row = validate_victims(export).victims.iloc[0]
+    assert row["unique_id"] == "SHOOT-JA1-#1"
+    assert row["occurred_at"] == pd.Timestamp("2020-01-31 23:05")
+
+
+def test_old_and_new_id_names_coalesce_when_files_are_read_together() -> None:
+    raw = pd.DataFrame({"unique_id": ["A", None], "cpd_id": [None, "B"]}).join(
+        pd.DataFrame.from_records([api_row(1), api_row(2)]).drop(columns="cpd_id"))
+    assert validate_victims(raw).victims["unique_id"].tolist() == ["A", "B"]
+
+
+@pytest.mark.parametrize("renamed", ["date", "latitude", "case_number"])
+def test_schema_drift_is_an_error_not_a_quarantine(renamed: str) -> None:
+    raw = pd.DataFrame.from_records([api_row(1)]).rename(columns={renamed: f"{renamed}_v2"})
+    with pytest.raises(SchemaDriftError, match=f"missing column.*'{renamed}'.*received"):
+        validate_victims(raw)
+
+
+def test_input_is_not_modified() -> None:
+    raw = thirty_rows()
+    before = raw.copy()
+    validate_victims(raw)
+    pd.testing.assert_frame_equal(raw, before)
+
+
+cell = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["", "YES", "NO", "41.8"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "cpd_id": st.one_of(st.none(), st.sampled_from(["A", "B", "C", "D"])),
+    "case_number": cell, "date": st.one_of(cell, st.just("2025-05-05T05:05:00")),
+    "victimization_primary": cell, "gunshot_injury_i": cell,
+    "latitude": st.one_of(cell, st.just("41.85")), "longitude": st.one_of(cell, st.just("-87.7")),
+    "beat": cell, ":updated_at": st.one_of(st.none(), st.sampled_from(["2026-01-01", "2026-02-01"])),
+}), min_size=1, max_size=25))
+def test_every_row_lands_in_exactly_one_table(rows: list[dict[str, object]]) -> None:
+    result = validate_victims(pd.DataFrame.from_records(rows))
+    assert len(result.victims) + len(result.quarantine) == len(rows)
+    assert result.victims["unique_id"].is_unique
+    assert result.quarantine["reasons"].notna().all()
