@@ -63,12 +63,12 @@ class StoreStatus:
 def store_status(store: Store) -> StoreStatus:
     with store.read() as con:
         tables = {
-            t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
+            t: int(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
             for t in ("victims", "quarantine", "boundaries", "sync_log")
         }
         first, last = con.execute(
             "SELECT min(occurred_at), max(occurred_at) FROM victims"
-        ).fetchone()  # type: ignore[misc]
+        ).fetchall()[0]
         syncs = con.execute(
             "SELECT dataset, source, mode, finished_at, rows_fetched, rows_added, rows_updated, "
             "rows_removed, rows_quarantined, watermark FROM sync_log "

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -139,3 +140,12 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def first_row(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The first result row, or None. Fetches the whole result: DuckDB refuses further
+    statements on a connection while a result is only partly read."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None

@@ -23,7 +23,7 @@ from pipeline.settings import Settings
 from pipeline.sources import BoundarySource, VictimSource
 from pipeline.sources.files import FileVictims, GeoJSONFile
 from pipeline.sources.socrata import SocrataBoundary, SocrataClient, SocrataVictims
-from pipeline.store import Store
+from pipeline.store import Store, first_row
 
 
 class Bar(Protocol):
@@ -138,7 +138,7 @@ def sync_boundary(
 ) -> SyncReport:
     """Replace one layer, unless it is already stored and no refresh was asked for."""
     started = _now()
-    stored = con.execute("SELECT count(*) FROM boundaries WHERE layer = ?", [layer]).fetchone()
+    stored = first_row(con, "SELECT count(*) FROM boundaries WHERE layer = ?", [layer])
     if stored and stored[0] and not refresh:
         return SyncReport(layer, source.description, "skipped")
     clock = time.perf_counter()
@@ -209,17 +209,19 @@ def incremental_watermark(
     """
     if not source.incremental:
         return None
-    last = con.execute(
+    last = first_row(
+        con,
         "SELECT source, watermark FROM sync_log WHERE dataset = 'victims' "
-        "ORDER BY sync_id DESC LIMIT 1"
-    ).fetchone()
+        "ORDER BY sync_id DESC LIMIT 1",
+    )
     if last is None or last[0] != source.description or not last[1]:
         return None
-    last_full = con.execute(
+    last_full = first_row(
+        con,
         "SELECT max(finished_at) FROM sync_log WHERE dataset = 'victims' AND mode = 'full' "
         "AND source = ?",
         [source.description],
-    ).fetchone()
+    )
     cutoff = _now() - timedelta(days=settings.full_refresh_days)
     if last_full is None or last_full[0] is None or last_full[0] < cutoff:
         return None
@@ -319,7 +321,7 @@ def _next_sync_id(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] = ()) -> int:
-    row = con.execute(sql, list(params)).fetchone()
+    row = first_row(con, sql, list(params))
     return int(row[0]) if row and row[0] is not None else 0
 
 

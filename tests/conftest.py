@@ -31,8 +31,13 @@ VICTIMS = "gumc-mgzr"
 def settings(tmp_path: Path) -> Settings:
     """Store in a temp dir, fast retries, small pages (so paging is exercised)."""
     return Settings.from_env(
-        env={}, data_dir=tmp_path / "data", page_size=7, max_attempts=3,
-        backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0,
+        env={},
+        data_dir=tmp_path / "data",
+        page_size=7,
+        max_attempts=3,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+        timeout_s=5.0,
     )
 
 
@@ -75,23 +80,35 @@ def square(x0: float, y0: float, size: float = 0.05) -> dict[str, Any]:
 
 def tiny_layers() -> dict[str, dict[str, Any]]:
     """Hand-drawn boundary layers: four square beats in two districts, one community area."""
-    beats = [("0111", "1", -87.75, 41.80), ("0112", "1", -87.70, 41.80),
-             ("0211", "2", -87.75, 41.85), ("0212", "2", -87.70, 41.85)]
+    beats = [
+        ("0111", "1", -87.75, 41.80),
+        ("0112", "1", -87.70, 41.80),
+        ("0211", "2", -87.75, 41.85),
+        ("0212", "2", -87.70, 41.85),
+    ]
     return {
-        "beats": _collection([{"beat_num": b, "district": d} for b, d, _, _ in beats],
-                             [square(x, y) for _, _, x, y in beats]),
-        "districts": _collection([{"dist_num": "1", "dist_label": "1ST"},
-                                  {"dist_num": "02", "dist_label": "2ND"}],
-                                 [square(-87.75, 41.80, 0.1), square(-87.75, 41.85, 0.1)]),
-        "community_areas": _collection([{"community": "Austin", "area_numbe": "25"}],
-                                       [square(-87.75, 41.80, 0.1)]),
+        "beats": _collection(
+            [{"beat_num": b, "district": d} for b, d, _, _ in beats],
+            [square(x, y) for _, _, x, y in beats],
+        ),
+        "districts": _collection(
+            [{"dist_num": "1", "dist_label": "1ST"}, {"dist_num": "02", "dist_label": "2ND"}],
+            [square(-87.75, 41.80, 0.1), square(-87.75, 41.85, 0.1)],
+        ),
+        "community_areas": _collection(
+            [{"community": "Austin", "area_numbe": "25"}], [square(-87.75, 41.80, 0.1)]
+        ),
     }
 
 
 def _collection(props: list[dict[str, Any]], geoms: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "FeatureCollection",
-            "features": [{"type": "Feature", "properties": p, "geometry": g}
-                         for p, g in zip(props, geoms, strict=True)]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": p, "geometry": g}
+            for p, g in zip(props, geoms, strict=True)
+        ],
+    }
 
 
 def write_layers(folder: Path) -> dict[str, Path]:

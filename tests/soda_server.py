@@ -11,6 +11,7 @@ does. Faults can be queued to answer the next requests with an HTTP status
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -39,13 +40,17 @@ class Fault:
 class Request:
     path: str
     params: dict[str, str]
+    headers: dict[str, str]
 
 
 class SodaServer:
     """`with SodaServer(rows={'gumc-mgzr': [...]}) as server:` then use `server.url`."""
 
-    def __init__(self, rows: dict[str, list[dict[str, Any]]] | None = None,
-                 geojson: dict[str, dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        rows: dict[str, list[dict[str, Any]]] | None = None,
+        geojson: dict[str, dict[str, Any]] | None = None,
+    ):
         self.rows: dict[str, list[dict[str, Any]]] = rows or {}
         self.geojson: dict[str, dict[str, Any]] = geojson or {}
         self.faults: list[Fault] = []
@@ -53,7 +58,7 @@ class SodaServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -86,8 +91,11 @@ class SodaServer:
             if not match:
                 raise _BadQuery(f"unsupported $where {where!r}")
             op, stamp = match.groups()
-            rows = [r for r in rows if (r[":updated_at"] >= stamp if op == ">="
-                                        else r[":updated_at"] > stamp)]
+            rows = [
+                r
+                for r in rows
+                if (r[":updated_at"] >= stamp if op == ">=" else r[":updated_at"] > stamp)
+            ]
         select = params.get("$select", "").replace(" ", "").lower()
         if select == "count(*)asn":
             return [{"n": str(len(rows))}]
@@ -129,15 +137,21 @@ def _handler(server: SodaServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            server.log(Request(parts.path, params))
+            server.log(Request(parts.path, params, dict(self.headers.items())))
             fault = server.next_fault()
             if fault is not None:
                 if fault.delay_s:
                     time.sleep(fault.delay_s)
                 if fault.status != 200 or fault.malformed or fault.body is not None:
-                    body = fault.body if fault.body is not None else (
-                        '[{"broken": ' if fault.malformed else
-                        json.dumps({"error": True, "message": f"injected {fault.status}"}))
+                    body = (
+                        fault.body
+                        if fault.body is not None
+                        else (
+                            '[{"broken": '
+                            if fault.malformed
+                            else json.dumps({"error": True, "message": f"injected {fault.status}"})
+                        )
+                    )
                     return self._send(fault.status, body, headers=fault.headers)
             match = re.match(r"^/resource/([\w-]+)\.(json|geojson)$", parts.path)
             if not match:
@@ -153,9 +167,13 @@ def _handler(server: SodaServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(400, json.dumps({"error": True, "message": str(exc)}))
             return self._send(404, json.dumps({"error": True, "message": f"no {dataset}"}))
 
-        def _send(self, status: int, body: str,
-                  content_type: str = "application/json;charset=utf-8",
-                  headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            body: str,
+            content_type: str = "application/json;charset=utf-8",
+            headers: dict[str, str] | None = None,
+        ) -> None:
             data = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -163,9 +181,7 @@ def _handler(server: SodaServer) -> type[BaseHTTPRequestHandler]:
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            try:
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout tests)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)  # the client may have given up (timeout tests)
 
     return Handler

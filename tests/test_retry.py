@@ -23,7 +23,9 @@ def test_retry_after_wins_but_is_capped() -> None:
     assert Backoff(base_s=1, cap_s=60).delay(1, "86400") == 60
 
 
-@pytest.mark.parametrize(("status", "retry"), [(429, True), (500, True), (503, True),
-                                              (400, False), (404, False), (None, False)])
+@pytest.mark.parametrize(
+    ("status", "retry"),
+    [(429, True), (500, True), (503, True), (400, False), (404, False), (None, False)],
+)
 def test_which_statuses_are_retried(status: int | None, retry: bool) -> None:
     assert is_retryable_status(status) is retry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import hypothesis.strategies as st
 import pandas as pd
@@ -24,7 +25,7 @@ from pipeline.schema import (
 )
 from tests.conftest import api_row
 
-BROKEN = {  # row index -> (override, the rule it breaks)
+BROKEN: dict[int, tuple[dict[str, Any], str]] = {  # row index -> (override, rule it breaks)
     20: ({"cpd_id": None}, RULE_MISSING_ID),
     21: ({"date": "31/31/2025 25:00"}, RULE_BAD_DATE),
     22: ({"latitude": None}, RULE_MISSING_COORDS),
@@ -49,8 +50,13 @@ def test_good_rows_are_kept_and_broken_rows_quarantined_with_their_reason() -> N
     assert len(result.victims) + len(result.quarantine) == 30
     assert len(result.victims) == 20  # rows 1..19 and the newest version of row 0
     assert list(result.victims.columns) == list(VICTIM_COLUMNS)
-    reasons = dict(zip(result.quarantine["raw"].map(lambda r: json.loads(r).get(":id")),
-                       result.quarantine["reasons"], strict=True))
+    reasons = dict(
+        zip(
+            result.quarantine["raw"].map(lambda r: json.loads(r).get(":id")),
+            result.quarantine["reasons"],
+            strict=True,
+        )
+    )
     for index, (_, rule) in BROKEN.items():
         assert reasons[f"row-{index:05d}"] == rule
     assert result.rule_counts[RULE_SUPERSEDED] == 2
@@ -72,8 +78,9 @@ def test_names_never_leave_validation() -> None:
 
 
 def test_types_and_codes() -> None:
-    raw = pd.DataFrame.from_records([api_row(2, district="08", beat="833", ward="7.0",
-                                             victimization_primary="homicide")])
+    raw = pd.DataFrame.from_records(
+        [api_row(2, district="08", beat="833", ward="7.0", victimization_primary="homicide")]
+    )
     row = validate_victims(raw).victims.iloc[0]
     assert (row["district"], row["beat"], row["ward"]) == ("8", "0833", 7)
     assert row["fatal"] and row["gunshot"]
@@ -83,13 +90,22 @@ def test_types_and_codes() -> None:
 
 def test_portal_export_shape_is_read() -> None:
     """Upper-case headers, `UNIQUE_ID`, 12-hour US dates: the portal's CSV export."""
-    export = pd.DataFrame({
-        "CASE_NUMBER": ["JA1"], "DATE": ["01/31/2020 11:05:00 PM"], "BLOCK": ["0 E 1ST ST"],
-        "VICTIMIZATION_PRIMARY": ["BATTERY"], "INCIDENT_PRIMARY": ["BATTERY"],
-        "GUNSHOT_INJURY_I": ["YES"], "UNIQUE_ID": ["SHOOT-JA1-#1"], "DISTRICT": ["17"],
-        "BEAT": ["1713"], "LATITUDE": ["41.95"], "LONGITUDE": ["-87.72"],
-        "HOMICIDE_VICTIM_LAST_NAME": ["SECRETLAST"],
-    })
+    export = pd.DataFrame(
+        {
+            "CASE_NUMBER": ["JA1"],
+            "DATE": ["01/31/2020 11:05:00 PM"],
+            "BLOCK": ["0 E 1ST ST"],
+            "VICTIMIZATION_PRIMARY": ["BATTERY"],
+            "INCIDENT_PRIMARY": ["BATTERY"],
+            "GUNSHOT_INJURY_I": ["YES"],
+            "UNIQUE_ID": ["SHOOT-JA1-#1"],
+            "DISTRICT": ["17"],
+            "BEAT": ["1713"],
+            "LATITUDE": ["41.95"],
+            "LONGITUDE": ["-87.72"],
+            "HOMICIDE_VICTIM_LAST_NAME": ["SECRETLAST"],
+        }
+    )
     row = validate_victims(export).victims.iloc[0]
     assert row["unique_id"] == "SHOOT-JA1-#1"
     assert row["occurred_at"] == pd.Timestamp("2020-01-31 23:05")
@@ -97,7 +113,8 @@ def test_portal_export_shape_is_read() -> None:
 
 def test_old_and_new_id_names_coalesce_when_files_are_read_together() -> None:
     raw = pd.DataFrame({"unique_id": ["A", None], "cpd_id": [None, "B"]}).join(
-        pd.DataFrame.from_records([api_row(1), api_row(2)]).drop(columns="cpd_id"))
+        pd.DataFrame.from_records([api_row(1), api_row(2)]).drop(columns="cpd_id")
+    )
     assert validate_victims(raw).victims["unique_id"].tolist() == ["A", "B"]
 
 
@@ -119,13 +136,25 @@ cell = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["", "YES", "NO
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.fixed_dictionaries({
-    "cpd_id": st.one_of(st.none(), st.sampled_from(["A", "B", "C", "D"])),
-    "case_number": cell, "date": st.one_of(cell, st.just("2025-05-05T05:05:00")),
-    "victimization_primary": cell, "gunshot_injury_i": cell,
-    "latitude": st.one_of(cell, st.just("41.85")), "longitude": st.one_of(cell, st.just("-87.7")),
-    "beat": cell, ":updated_at": st.one_of(st.none(), st.sampled_from(["2026-01-01", "2026-02-01"])),
-}), min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "cpd_id": st.one_of(st.none(), st.sampled_from(["A", "B", "C", "D"])),
+                "case_number": cell,
+                "date": st.one_of(cell, st.just("2025-05-05T05:05:00")),
+                "victimization_primary": cell,
+                "gunshot_injury_i": cell,
+                "latitude": st.one_of(cell, st.just("41.85")),
+                "longitude": st.one_of(cell, st.just("-87.7")),
+                "beat": cell,
+                ":updated_at": st.one_of(st.none(), st.sampled_from(["2026-01-01", "2026-02-01"])),
+            }
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
 def test_every_row_lands_in_exactly_one_table(rows: list[dict[str, object]]) -> None:
     result = validate_victims(pd.DataFrame.from_records(rows))
     assert len(result.victims) + len(result.quarantine) == len(rows)

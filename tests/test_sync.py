@@ -1,0 +1,226 @@
+"""Sync into the store: full, incremental, idempotent, atomic under errors and kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.errors import SchemaDriftError, SourceError, StoreError
+from pipeline.settings import PROJECT_ROOT, Settings
+from pipeline.store import Store
+from pipeline.sync import SyncRequest, run_sync
+from tests.conftest import VICTIMS, api_row, tiny_layers
+from tests.soda_server import Fault, SodaServer
+
+LAYER_IDS = {"beats": "aerh-rz74", "districts": "fthy-xz3r", "community_areas": "cauq-8yn6"}
+
+
+@pytest.fixture
+def server():
+    geojson = {LAYER_IDS[layer]: fc for layer, fc in tiny_layers().items()}
+    with SodaServer(rows={VICTIMS: [api_row(i) for i in range(20)]}, geojson=geojson) as srv:
+        yield srv
+
+
+@pytest.fixture
+def cfg(settings: Settings, server: SodaServer) -> Settings:
+    return replace(settings, domain=server.url)
+
+
+def table(settings: Settings, name: str, order: str = "1") -> pd.DataFrame:
+    with Store(settings.store_path).read() as con:
+        return con.execute(f"SELECT * FROM {name} ORDER BY {order}").df()
+
+
+def by_dataset(reports):
+    return {r.dataset: r for r in reports}
+
+
+def test_first_sync_reads_everything(cfg, server) -> None:
+    reports = by_dataset(run_sync(cfg, SyncRequest()))
+    victims = reports["victims"]
+    assert (victims.mode, victims.rows_fetched, victims.rows_added) == ("full", 20, 20)
+    assert victims.watermark == max(r[":updated_at"] for r in server.rows[VICTIMS])
+    assert len(table(cfg, "victims")) == 20
+    assert table(cfg, "boundaries", "layer, key")["key"].tolist() == [
+        "0111",
+        "0112",
+        "0211",
+        "0212",
+        "AUSTIN",
+        "1",
+        "2",
+    ]  # beats, community areas, districts
+    assert set(table(cfg, "sync_log")["dataset"]) == {"victims", *LAYER_IDS}
+
+
+def test_two_syncs_give_the_same_store(cfg) -> None:
+    run_sync(cfg, SyncRequest())
+    first = table(cfg, "victims", "unique_id")
+    second = by_dataset(run_sync(cfg, SyncRequest()))["victims"]
+    assert second.mode == "incremental"
+    assert (second.rows_added, second.rows_updated, second.rows_removed) == (0, 0, 0)
+    pd.testing.assert_frame_equal(table(cfg, "victims", "unique_id"), first)
+    assert by_dataset(run_sync(cfg, SyncRequest()))["beats"].mode == "skipped"
+
+
+def test_incremental_sync_picks_up_new_and_changed_rows_only(cfg, server) -> None:
+    run_sync(cfg, SyncRequest())
+    server.rows[VICTIMS][3] = api_row(
+        3, block="CHANGED", **{":updated_at": "2026-03-01T00:00:00.000Z"}
+    )
+    server.rows[VICTIMS].append(api_row(99, **{":updated_at": "2026-03-02T00:00:00.000Z"}))
+    server.requests.clear()
+    report = by_dataset(run_sync(cfg, SyncRequest()))["victims"]
+    assert (report.mode, report.rows_added, report.rows_updated) == ("incremental", 1, 1)
+    assert report.watermark == "2026-03-02T00:00:00.000Z"
+    wheres = {r.params.get("$where") for r in server.requests if r.path.endswith(".json")}
+    assert wheres == {":updated_at >= '2026-01-20T10:00:00.000Z'"}  # row 19's stamp
+    victims = table(cfg, "victims", "unique_id").set_index("unique_id")
+    assert len(victims) == 21 and victims.loc[api_row(3)["cpd_id"], "block"] == "CHANGED"
+
+
+def test_row_that_turns_bad_moves_to_quarantine_and_back(cfg, server) -> None:
+    run_sync(cfg, SyncRequest())
+    later = {":updated_at": "2026-04-01T00:00:00.000Z"}
+    server.rows[VICTIMS][4] = api_row(4, latitude=None, **later)
+    report = by_dataset(run_sync(cfg, SyncRequest()))["victims"]
+    assert (report.rows_removed, report.rows_quarantined) == (1, 1)
+    assert table(cfg, "quarantine")["reasons"].tolist() == ["missing coordinates"]
+    server.rows[VICTIMS][4] = api_row(4, **{":updated_at": "2026-04-02T00:00:00.000Z"})
+    run_sync(cfg, SyncRequest())
+    assert table(cfg, "quarantine").empty and len(table(cfg, "victims")) == 20
+
+
+def test_full_sync_removes_rows_deleted_upstream(cfg, server) -> None:
+    run_sync(cfg, SyncRequest())
+    del server.rows[VICTIMS][7]
+    assert by_dataset(run_sync(cfg, SyncRequest()))["victims"].rows_removed == 0  # unseen
+    report = by_dataset(run_sync(cfg, SyncRequest(full=True)))["victims"]
+    assert (report.mode, report.rows_removed) == ("full", 1)
+    assert api_row(7)["cpd_id"] not in set(table(cfg, "victims")["unique_id"])
+
+
+def test_stale_full_refresh_turns_incremental_into_full(cfg) -> None:
+    run_sync(cfg, SyncRequest())
+    report = by_dataset(run_sync(replace(cfg, full_refresh_days=-1), SyncRequest()))["victims"]
+    assert report.mode == "full"
+
+
+def test_change_of_source_forces_a_full_read(cfg, tmp_path) -> None:
+    export = tmp_path / "victims.csv"
+    pd.DataFrame.from_records([api_row(i) for i in range(3)]).drop(columns=["location"]).to_csv(
+        export, index=False
+    )
+    run_sync(cfg, SyncRequest(victims=[export]))
+    assert len(table(cfg, "victims")) == 3
+    report = by_dataset(run_sync(cfg, SyncRequest()))["victims"]
+    assert (report.mode, report.rows_added) == ("full", 17)
+
+
+def store_bytes(settings: Settings) -> bytes:
+    return settings.store_path.read_bytes()
+
+
+@pytest.mark.parametrize("fault_on", ["second page", "schema drift"])
+def test_failed_sync_leaves_the_previous_store_untouched(cfg, server, fault_on) -> None:
+    run_sync(cfg, SyncRequest())
+    before = store_bytes(cfg)
+    server.rows[VICTIMS].append(api_row(50, **{":updated_at": "2026-05-01T00:00:00.000Z"}))
+    if fault_on == "second page":
+        server.rows[VICTIMS].extend(
+            api_row(60 + i, **{":updated_at": "2026-05-02T00:00:00.000Z"}) for i in range(10)
+        )
+        server.faults = [Fault(), Fault()] + [Fault(500)] * cfg.max_attempts  # count, page 1 ok
+        error: type[Exception] = SourceError
+    else:
+        server.rows[VICTIMS] = [
+            {("event_date" if k == "date" else k): v for k, v in r.items()}
+            for r in server.rows[VICTIMS]
+        ]
+        error = SchemaDriftError
+    with pytest.raises(error):
+        run_sync(cfg, SyncRequest())
+    assert store_bytes(cfg) == before
+    assert sorted(p.name for p in cfg.data_dir.iterdir()) == ["store.duckdb", "store.duckdb.lock"]
+
+
+def test_second_sync_while_one_runs_is_refused(cfg) -> None:
+    run_sync(cfg, SyncRequest())
+    store = Store(cfg.store_path)
+    with store.write(), pytest.raises(StoreError, match="another sync is writing"):
+        run_sync(cfg, SyncRequest())
+
+
+def test_kill_minus_9_at_any_moment_leaves_a_good_store(cfg, server) -> None:
+    """Kill real sync processes at spread-out moments; the store must stay the old one."""
+    run_sync(cfg, SyncRequest())
+    before = table(cfg, "victims", "unique_id")
+    server.rows[VICTIMS].extend(
+        api_row(100 + i, **{":updated_at": "2026-06-01T00:00:00.000Z"}) for i in range(300)
+    )
+    env = dict(
+        os.environ,
+        DATA_DIR=str(cfg.data_dir),
+        SOCRATA_DOMAIN=server.url,
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+    command = [sys.executable, "-m", "pipeline", "sync", "--full"]
+    clock = time.perf_counter()
+    subprocess.run(
+        command,
+        env=dict(env, DATA_DIR=str(cfg.data_dir.parent / "timing")),
+        check=True,
+        capture_output=True,
+    )
+    whole_run = time.perf_counter() - clock
+    killed = 0
+    for fraction in (0.2, 0.4, 0.55, 0.7, 0.8, 0.9, 0.95):
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(whole_run * fraction)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait()
+        after = table(cfg, "victims", "unique_id")
+        if len(after) == len(before):
+            pd.testing.assert_frame_equal(after, before)  # the old state, intact
+        else:
+            assert len(after) == 320  # the new state, whole (replaced before the kill landed)
+            before = after
+    assert killed >= 3
+    report = by_dataset(run_sync(cfg, SyncRequest()))["victims"]  # recovers, cleans up
+    assert report.rows_fetched > 0
+    assert not list(cfg.data_dir.glob("*.tmp-*"))
+
+
+def test_reader_keeps_reading_during_a_sync(cfg) -> None:
+    run_sync(cfg, SyncRequest())
+    con = duckdb.connect(str(cfg.store_path), read_only=True)
+    try:
+        run_sync(cfg, SyncRequest(full=True))
+        assert con.execute("SELECT count(*) FROM victims").fetchall() == [(20,)]
+    finally:
+        con.close()
+
+
+def test_sync_refuses_a_closed_port_with_a_clear_error(settings) -> None:
+    cfg = replace(settings, domain="http://127.0.0.1:9", max_attempts=2)
+    with pytest.raises(
+        SourceError,
+        match=r"127\.0\.0\.1:9: gave up at offset 0 after 2 "
+        r"attempts; last error: connection error",
+    ):
+        run_sync(cfg, SyncRequest())
+    assert not Path(cfg.store_path).exists()
