@@ -24,7 +24,7 @@ MEASURES = ("victims", "incidents")
 
 AREA_COLUMNS = ("district", "beat", "community_area")
 
-UNKNOWN_AREA = "unknown"  # rows whose area code is missing keep their own key
+UNKNOWN_AREA = "unassigned"  # rows with no area (none recorded, or outside every polygon)
 
 
 def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import aggregate, queries
-from pipeline.errors import PipelineError
+from pipeline import aggregate, queries, report, trends
+from pipeline.errors import PipelineError, UsageError
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.sync import Bar, SyncRequest, run_sync
@@ -107,7 +107,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     counts.add_argument("--format", choices=["table", "csv", "json"], default="table")
     counts.set_defaults(run=cmd_counts)
+
+    compare = commands.add_parser(
+        "compare", parents=[common], help="CompStat table: year to date against last year"
+    )
+    where = compare.add_mutually_exclusive_group(required=True)
+    where.add_argument("--district", metavar="N")
+    where.add_argument("--beat", metavar="NNNN")
+    where.add_argument("--community-area", metavar="NAME")
+    where.add_argument("--citywide", action="store_true")
+    where.add_argument("--all-districts", action="store_true", help="one row per district")
+    where.add_argument("--all-beats", action="store_true", help="one row per beat")
+    where.add_argument(
+        "--all-community-areas", action="store_true", help="one row per community area"
+    )
+    compare.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="last day counted (default: the latest date in the store)",
+    )
+    compare.add_argument("--measure", choices=aggregate.MEASURES, default="victims")
+    compare.add_argument(
+        "--kind",
+        choices=list(aggregate.KINDS),
+        default="shootings",
+        help="with --all-*: which kind to list (default: shootings)",
+    )
+    add_basis(compare)
+    compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    compare.set_defaults(run=cmd_compare)
     return parser
+
+
+def add_basis(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--basis",
+        choices=queries.BASES,
+        default="geometry",
+        help="geometry (default): current boundaries, comparable across years; "
+        "recorded: the codes CPD wrote on each record",
+    )
 
 
 def iso_date(text: str) -> date:
@@ -129,8 +169,8 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         boundaries={k: v for k, v in layers.items() if v is not None},
     )
     reports = run_sync(settings, request, make_bar=_progress_bar)
-    for report in reports:
-        print(report.summary())
+    for done in reports:
+        print(done.summary())
     total = sum(r.rows_quarantined for r in reports)
     print(
         f"store: {settings.store_path}"
@@ -181,12 +221,71 @@ def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
     if args.start and args.end and args.start > args.end:
         raise ValueError(f"--start {args.start} is after --end {args.end}")
     store = Store(settings.store_path)
-    victims = queries.load_victims(store, args.start, args.end)
+    victims = queries.load_victims(store, args.start, args.end, basis=args.basis)
     table = aggregate.count_by_area(
         victims, args.by, args.measure, args.kind, areas=queries.area_keys(store, args.by)
     )
     print(render(table, args.format))
     return 0
+
+
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store(settings.store_path)
+    by, key, every = _compare_target(args)
+    current, previous = trends.year_to_date(_as_of(store, args.as_of))
+    warnings = queries.coverage_warnings(store, [previous, current])
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    victims = queries.load_victims(store, previous.start, current.end, basis=args.basis)
+    labels = queries.area_labels(store, by) if by else {}
+    if every and by:
+        table = trends.compare_areas(
+            victims, by, current, previous, args.measure, args.kind, areas=list(labels)
+        )
+        table.insert(1, "kind", args.kind.replace("-", "_"))
+        first, title = "area", f"{args.kind.replace('-', ' ')}, every {by.replace('_', ' ')}"
+    else:
+        if by and key:
+            key = queries.resolve_area(store, by, key)
+            victims = victims.loc[victims[by] == key]
+        table = trends.compare_kinds(victims, current, previous, args.measure)
+        table.insert(0, "area", key or "citywide")
+        first, title = "kind", report.area_title(by, key, labels.get(key or ""))
+    table = table.assign(
+        as_of=current.end.isoformat(),
+        current_start=current.start.isoformat(),
+        previous_start=previous.start.isoformat(),
+        previous_end=previous.end.isoformat(),
+    )
+    if args.format != "table":
+        print(render(table, args.format))
+        return 0
+    header = report.comparison_header(title, current, previous, args.measure, args.basis)
+    print("\n".join([*header, "", report.comparison_table(table, first), "", *report.DEFINITIONS]))
+    return 0
+
+
+def _as_of(store: Store, asked: date | None) -> date:
+    """The as-of date asked for, or the latest in the store; never past the data."""
+    latest = queries.latest_date(store)
+    if asked is not None and asked > latest:
+        raise UsageError(
+            f"--as-of {asked} is after the last record in the store ({latest}): "
+            f"this year's count would be incomplete; use --as-of {latest} or sync"
+        )
+    return asked or latest
+
+
+def _compare_target(args: argparse.Namespace) -> tuple[str | None, str | None, bool]:
+    """(area column, key, every area?) from the mutually exclusive flags; citywide has no column."""
+    for by, value, every in (
+        ("district", args.district, args.all_districts),
+        ("beat", args.beat, args.all_beats),
+        ("community_area", args.community_area, args.all_community_areas),
+    ):
+        if value is not None or every:
+            return by, value, bool(every)
+    return None, None, False
 
 
 def render(table: pd.DataFrame, fmt: str) -> str:

@@ -44,6 +44,15 @@ BOUNDARY_COLUMNS: dict[str, str] = {
     "name": "VARCHAR",  # label for people: '17TH', 'ALBANY PARK'
     "geometry": "BLOB",  # WKB, EPSG:4326 (lon, lat)
     "properties": "VARCHAR",  # the feature's other properties, JSON
+    "web_geometry": "VARCHAR",  # simplified GeoJSON geometry for maps (~10 m), never for joins
+}
+
+#: Each victim's place on the current boundaries (see geo/assign.py); NULL = unassigned.
+VICTIM_AREA_COLUMNS: dict[str, str] = {
+    "unique_id": "VARCHAR",
+    "geo_beat": "VARCHAR",
+    "geo_district": "VARCHAR",  # the district of geo_beat
+    "geo_community_area": "VARCHAR",
 }
 
 TABLES: dict[str, dict[str, str]] = {
@@ -51,6 +60,7 @@ TABLES: dict[str, dict[str, str]] = {
     "quarantine": {"dataset": "VARCHAR", "sync_id": "INTEGER", **QUARANTINE_COLUMNS},
     "boundaries": BOUNDARY_COLUMNS,
     "sync_log": SYNC_LOG_COLUMNS,
+    "victim_areas": VICTIM_AREA_COLUMNS,
 }
 
 NO_STORE_HINT = "run `python -m pipeline sync` first"
@@ -79,6 +89,7 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         try:
+            _check_current(con, self.path)
             yield con
         finally:
             con.close()
@@ -128,10 +139,30 @@ class Store:
             leftover.unlink(missing_ok=True)
 
 
+def _check_current(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A store written by an older version lacks tables or columns: say how to rebuild it."""
+    present = set(
+        con.execute(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns"
+        ).fetchall()
+    )
+    missing = [
+        f"{t}.{c}" for t, cols in TABLES.items() for c in cols if (f"{t}.{c}",) not in present
+    ]
+    if missing:
+        raise StoreError(
+            f"the store at {path} was written by an older version (it lacks "
+            f"{', '.join(missing[:3])}): run `python -m pipeline sync` to upgrade it"
+        )
+
+
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables, and add columns that a store from an older version lacks."""
     for table, columns in TABLES.items():
         cols = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+        for name, kind in columns.items():
+            con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{name}" {kind}')
 
 
 def _fsync(path: Path) -> None:

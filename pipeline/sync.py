@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.boundaries import LAYERS, boundary_rows
+from pipeline.places import refresh_boundaries, refresh_victim_areas
 from pipeline.schema import VICTIM_COLUMNS, validate_victims
 from pipeline.settings import Settings
 from pipeline.sources import BoundarySource, VictimSource
@@ -100,7 +101,15 @@ def run_sync(
             sync_boundary(con, sync_id, layer, source, request.full or layer in request.boundaries)
             for layer, source in boundary_sources.items()
         ]
-        reports.append(sync_victims(con, sync_id, victims_source, settings, request.full, make_bar))
+        refreshed = [r.dataset for r in reports if r.mode != "skipped"]
+        stale = _layers_without_web_geometry(con)
+        if refreshed or stale:
+            refresh_boundaries(con, sorted(set(refreshed) | set(stale)))
+        victims = sync_victims(con, sync_id, victims_source, settings, request.full, make_bar)
+        changed = victims.rows_added or victims.rows_updated or victims.rows_removed
+        if refreshed or changed or _places_out_of_step(con):
+            refresh_victim_areas(con)
+        reports.append(victims)
     return reports
 
 
@@ -313,6 +322,19 @@ def _log(
             report.rows_quarantined,
             report.watermark,
         ],
+    )
+
+
+def _layers_without_web_geometry(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Layers stored by a version that did not keep simplified geometry."""
+    rows = con.execute("SELECT DISTINCT layer FROM boundaries WHERE web_geometry IS NULL")
+    return [r[0] for r in rows.fetchall()]
+
+
+def _places_out_of_step(con: duckdb.DuckDBPyConnection) -> bool:
+    """True if some victim has no `victim_areas` row (e.g. a store from an older version)."""
+    return bool(
+        _scalar(con, "SELECT count(*) FROM victims ANTI JOIN victim_areas USING (unique_id)")
     )
 
 

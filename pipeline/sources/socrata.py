@@ -60,12 +60,25 @@ class SocrataClient:
             settings.backoff_base_s, settings.backoff_max_s, settings.max_attempts
         )
         self._sleep = sleep
-        self._client = Socrata(
-            host, settings.app_token, timeout=settings.timeout_s, session_adapter=adapter
-        )
+        self._settings = settings
+        self._adapter = adapter
+        self._client: Socrata | None = None
+
+    @property
+    def sodapy(self) -> Socrata:
+        """The sodapy client, made on first use (sodapy warns at creation without a token)."""
+        if self._client is None:
+            self._client = Socrata(
+                self.host,
+                self._settings.app_token,
+                timeout=self._settings.timeout_s,
+                session_adapter=self._adapter,
+            )
+        return self._client
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     def get(self, dataset: str, **params: Any) -> Any:
         """One request (sodapy `get` keywords), retried; SourceError after the last attempt."""
@@ -96,7 +109,7 @@ class SocrataClient:
 
     def _attempt(self, dataset: str, **params: Any) -> Any:
         try:
-            result = self._client.get(dataset, **params)
+            result = self.sodapy.get(dataset, **params)
         except requests.HTTPError as exc:
             response = exc.response
             status = response.status_code if response is not None else None
@@ -106,7 +119,7 @@ class SocrataClient:
                 raise _Retryable(text, retry_after) from exc
             raise SourceError(f"{dataset} on {self.host}: request refused ({text}): {exc}") from exc
         except requests.Timeout as exc:
-            raise _Retryable(f"timeout after {self._client.timeout} s") from exc
+            raise _Retryable(f"timeout after {self._settings.timeout_s} s") from exc
         except requests.ConnectionError as exc:
             raise _Retryable(f"connection error ({type(exc).__name__})") from exc
         except requests.JSONDecodeError as exc:

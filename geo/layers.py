@@ -1,0 +1,110 @@
+"""Boundary layers as arrays of shapely geometries, their checks, and simplified copies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+
+CRS = "EPSG:4326"
+
+#: Share of a beat's area that must lie in the district its `district` property
+#: names. The real 2012 beat map nests in the district map to > 99.9 %.
+NESTING_MIN_SHARE = 0.99
+
+#: Web-map simplification tolerance in degrees (about 10 m at Chicago's latitude);
+#: coverage simplification keeps neighbouring borders identical.
+WEB_TOLERANCE_DEG = 1e-4
+WEB_DECIMALS = 5  # about 1 m
+
+
+class BoundaryError(ValueError):
+    """A boundary layer is unusable for assignment."""
+
+
+@dataclass(frozen=True)
+class BoundaryLayer:
+    """One layer: parallel arrays of keys, labels, geometries (EPSG:4326) and properties."""
+
+    name: str
+    keys: np.ndarray  # object array of str, unique, sorted
+    labels: np.ndarray
+    geometries: np.ndarray  # shapely (Multi)Polygons, prepared
+    properties: tuple[dict[str, Any], ...]
+    crs: str = CRS
+
+    @classmethod
+    def from_rows(cls, name: str, rows: list[tuple[str, str, bytes, str]]) -> BoundaryLayer:
+        """From (key, label, WKB, properties JSON) rows; sorted by key for deterministic ties."""
+        rows = sorted(rows, key=lambda r: r[0])
+        geometries = shapely.from_wkb([bytes(r[2]) for r in rows])
+        shapely.prepare(geometries)
+        return cls(
+            name=name,
+            keys=np.array([r[0] for r in rows], dtype=object),
+            labels=np.array([r[1] for r in rows], dtype=object),
+            geometries=geometries,
+            properties=tuple(json.loads(r[3]) for r in rows),
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def load_layer(con: duckdb.DuckDBPyConnection, name: str) -> BoundaryLayer:
+    """The stored layer `name` (beats, districts, community_areas); empty if never synced."""
+    rows = con.execute(
+        "SELECT key, name, geometry, properties FROM boundaries WHERE layer = ?", [name]
+    ).fetchall()
+    return BoundaryLayer.from_rows(name, rows)
+
+
+def check_layer(layer: BoundaryLayer) -> None:
+    """Raise BoundaryError unless the layer has unique keys and valid polygons in EPSG:4326."""
+    if layer.crs != CRS:
+        raise BoundaryError(f"{layer.name}: CRS was {layer.crs!r} but must be {CRS}")
+    if len(set(layer.keys)) != len(layer.keys):
+        raise BoundaryError(f"{layer.name}: keys repeat")
+    invalid = [
+        f"{k} ({shapely.is_valid_reason(g)})"
+        for k, g in zip(layer.keys, layer.geometries, strict=True)
+        if not g.is_valid
+    ]
+    if invalid:
+        raise BoundaryError(f"{layer.name}: invalid polygons: {', '.join(invalid[:5])}")
+
+
+def beat_districts(beats: BoundaryLayer) -> dict[str, str]:
+    """Beat key -> district key, from each beat's `district` property ('08' -> '8')."""
+    return {
+        key: str(int(props["district"]))
+        for key, props in zip(beats.keys, beats.properties, strict=True)
+    }
+
+
+def check_nesting(beats: BoundaryLayer, districts: BoundaryLayer) -> None:
+    """Raise BoundaryError unless each beat lies (>= 99 % of its area) in the district it names."""
+    index = {key: i for i, key in enumerate(districts.keys)}
+    problems = []
+    for beat, district in beat_districts(beats).items():
+        geometry = beats.geometries[np.flatnonzero(beats.keys == beat)[0]]
+        if district not in index:
+            problems.append(f"beat {beat} names district {district}, which is not in the layer")
+            continue
+        share = geometry.intersection(districts.geometries[index[district]]).area / geometry.area
+        if share < NESTING_MIN_SHARE:
+            problems.append(f"beat {beat} lies only {share:.0%} inside district {district}")
+    if problems:
+        raise BoundaryError("beats do not nest in districts: " + "; ".join(problems[:5]))
+
+
+def web_geometries(layer: BoundaryLayer, tolerance_deg: float = WEB_TOLERANCE_DEG) -> list[str]:
+    """Simplified GeoJSON geometry per feature, for maps only (never for assignment)."""
+    simplified = shapely.coverage_simplify(layer.geometries, tolerance_deg)
+    rounded = shapely.set_precision(simplified, 10.0**-WEB_DECIMALS)
+    return [json.dumps(mapping(g), separators=(",", ":")) for g in rounded]

@@ -1,0 +1,69 @@
+"""Text for people: CompStat tables and their definitions, rendered from query results."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from pipeline import stats
+from pipeline.trends import Span
+
+AREA_TITLES = {"district": "District", "beat": "Beat", "community_area": "Community area"}
+
+DEFINITIONS = (
+    "victims = people shot or killed (one per victimization); incidents = distinct case numbers.",
+    "shootings = gunshot victims, fatal or not; homicides = all homicide victims, any weapon.",
+    "Year to date = 1 January to the as-of date, both inclusive, Chicago local dates; last year "
+    "covers the same span (29 February compares with 28 February).",
+    "p-value: exact test for two Poisson counts; 'likely' means p < 0.05; "
+    f"'too few to judge' when both counts are under {stats.MIN_COUNT}.",
+)
+
+BASIS_NOTES = {
+    "geometry": "areas by location on the current boundaries (police beats/districts 2012 map, "
+    "community areas), comparable across years",
+    "recorded": "areas as recorded by CPD on each record at the time",
+}
+
+
+def area_title(by: str | None, key: str | None, label: str | None = None) -> str:
+    if by is None:
+        return "Citywide"
+    title = f"{AREA_TITLES[by]} {key}"
+    return f"{title} ({label})" if label and label != key else title
+
+
+def comparison_header(
+    title: str, current: Span, previous: Span, measure: str, basis: str
+) -> list[str]:
+    return [
+        f"{title}: year to date through {current.end:%Y-%m-%d}, counted as {measure}",
+        f"this year {current.start:%Y-%m-%d}..{current.end:%Y-%m-%d} against "
+        f"last year {previous.start:%Y-%m-%d}..{previous.end:%Y-%m-%d}; {BASIS_NOTES[basis]}",
+    ]
+
+
+def comparison_table(rows: pd.DataFrame, first: str) -> str:
+    """Rows with current/previous/change/pct_change/p_value/verdict, readable at a glance."""
+    shown = pd.DataFrame(
+        {
+            first: rows[first].str.replace("_", " "),
+            "this year": rows["current"],
+            "last year": rows["previous"],
+            "change": rows["change"].map(lambda c: f"{c:+d}"),
+            "% change": [
+                stats.describe_pct(c, p)
+                for c, p in zip(rows["current"], rows["previous"], strict=True)
+            ],
+            "p-value": rows["p_value"].map(format_p),
+            "verdict": rows["verdict"],
+        }
+    )
+    return shown.to_string(index=False)
+
+
+def format_p(p: float) -> str:
+    if math.isnan(p):
+        return "-"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"

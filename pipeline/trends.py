@@ -1,0 +1,216 @@
+"""CompStat-style comparisons: year to date, last 28 days, counts per period. Pure functions.
+
+Every function takes a victims DataFrame (columns of `pipeline.schema`, with
+`district`, `beat` and `community_area` already on the chosen basis) and
+returns a new DataFrame; nothing is read, written or modified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from pipeline import stats
+from pipeline.aggregate import (
+    AREA_COLUMNS,
+    KINDS,
+    MEASURES,
+    UNKNOWN_AREA,
+    area_sort_key,
+    between_dates,
+    check_choice,
+    select_kind,
+)
+
+PERIODS = {"day": "D", "week": "W-SUN", "month": "M", "year": "Y"}  # ISO weeks end on Sunday
+
+INCOMPLETE = "incomplete data"
+
+COMPARE_COLUMNS = ["current", "previous", "change", "pct_change", "p_value", "verdict"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Local calendar dates, both ends inclusive."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def shift_years(day: date, years: int) -> date:
+    """The same calendar day `years` earlier or later; 29 February becomes the 28th."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def year_to_date(as_of: date) -> tuple[Span, Span]:
+    """(1 Jan .. as_of, the same span of the previous year). 29 Feb compares with 28 Feb."""
+    current = Span(date(as_of.year, 1, 1), as_of)
+    return current, Span(date(as_of.year - 1, 1, 1), shift_years(as_of, -1))
+
+
+def last_28_days(as_of: date) -> tuple[Span, Span]:
+    """(the 28 days ending on as_of, the 28 days before those)."""
+    current = Span(as_of - timedelta(days=27), as_of)
+    return current, Span(current.start - timedelta(days=28), current.start - timedelta(days=1))
+
+
+def count_in(victims: pd.DataFrame, span: Span, measure: str) -> int:
+    """Victims (rows) or incidents (distinct case numbers) within `span`."""
+    check_choice("measure", measure, MEASURES)
+    rows = between_dates(victims, span.start, span.end)
+    return len(rows) if measure == "victims" else int(rows["case_number"].nunique())
+
+
+def compare_counts(
+    current: int, previous: int, current_days: int = 1, previous_days: int = 1
+) -> dict[str, object]:
+    """change, percent change (None when previous is 0), exact p-value and verdict."""
+    p_value = stats.poisson_change_p(current, previous, current_days, previous_days)
+    return {
+        "current": current,
+        "previous": previous,
+        "change": current - previous,
+        "pct_change": stats.pct_change(current, previous),
+        "p_value": p_value,
+        "verdict": stats.verdict(current, previous, p_value),
+    }
+
+
+def compare_kinds(
+    victims: pd.DataFrame, current: Span, previous: Span, measure: str = "victims"
+) -> pd.DataFrame:
+    """One row per kind (shootings, fatal, non-fatal, homicides): the CompStat table."""
+    rows = []
+    for kind in KINDS:
+        chosen = select_kind(victims, kind)
+        counts = compare_counts(
+            count_in(chosen, current, measure),
+            count_in(chosen, previous, measure),
+            current.days,
+            previous.days,
+        )
+        rows.append({"kind": kind.replace("-", "_"), **counts})
+    return pd.DataFrame(rows, columns=["kind", *COMPARE_COLUMNS])
+
+
+def compare_areas(
+    victims: pd.DataFrame,
+    by: str,
+    current: Span,
+    previous: Span,
+    measure: str = "victims",
+    kind: str = "shootings",
+    areas: list[str] | tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """One row per area (every key of `areas`, plus any unassigned) for one kind."""
+    check_choice("by", by, AREA_COLUMNS)
+    chosen = select_kind(victims, kind)
+    keys = chosen[by].astype("string").fillna(UNKNOWN_AREA)
+    groups = dict(tuple(chosen.groupby(keys)))
+    empty = chosen.iloc[0:0]
+    rows = []
+    for area in sorted(set(areas) | set(groups), key=area_sort_key):
+        part = groups.get(area, empty)
+        rows.append(
+            {
+                "area": area,
+                **compare_counts(
+                    count_in(part, current, measure),
+                    count_in(part, previous, measure),
+                    current.days,
+                    previous.days,
+                ),
+            }
+        )
+    return pd.DataFrame(rows, columns=["area", *COMPARE_COLUMNS])
+
+
+def recent_against_history(
+    victims: pd.DataFrame, as_of: date, measure: str = "victims", years: int = 3
+) -> pd.DataFrame:
+    """Last 28 days against the 28 before, and against the same 28 days of `years` past years.
+
+    Against history, `previous` is the yearly average (may be fractional) and the
+    test compares the current count with the `years`-year total over `years` times the span.
+    """
+    current, before = last_28_days(as_of)
+    history = [
+        Span(shift_years(current.start, -k), shift_years(current.end, -k))
+        for k in range(1, years + 1)
+    ]
+    rows = []
+    for kind in KINDS:
+        chosen = select_kind(victims, kind)
+        now = count_in(chosen, current, measure)
+        rows.append(
+            {
+                "kind": kind.replace("-", "_"),
+                "baseline": "previous 28 days",
+                **compare_counts(now, count_in(chosen, before, measure)),
+            }
+        )
+        total = sum(count_in(chosen, span, measure) for span in history)
+        average = total / years
+        p_value = stats.poisson_change_p(now, total, 1, years)
+        rows.append(
+            {
+                "kind": kind.replace("-", "_"),
+                "baseline": f"same 28 days, average of {years} previous years",
+                "current": now,
+                "previous": average,
+                "change": now - average,
+                "pct_change": stats.pct_change(now, average),
+                "p_value": p_value,
+                "verdict": stats.verdict(now, average, p_value),
+            }
+        )
+    return pd.DataFrame(rows, columns=["kind", "baseline", *COMPARE_COLUMNS])
+
+
+def mark_incomplete(table: pd.DataFrame) -> pd.DataFrame:
+    """The same comparison with no verdict: the store does not cover the periods compared."""
+    return table.assign(p_value=float("nan"), verdict=INCOMPLETE)
+
+
+def counts_by_period(
+    victims: pd.DataFrame,
+    by: str | None,
+    period: str,
+    measure: str = "victims",
+    kind: str = "shootings",
+) -> pd.DataFrame:
+    """Counts per area (or citywide when `by` is None) and period start date.
+
+    Periods: day, ISO week (Monday start), month, year. Periods with no events
+    between the first and last one are listed with 0, so a chart's gaps are real.
+    """
+    check_choice("period", period, list(PERIODS))
+    check_choice("measure", measure, MEASURES)
+    chosen = select_kind(victims, kind)
+    starts = chosen["occurred_at"].dt.to_period(PERIODS[period]).dt.start_time
+    keys = [starts.rename("period_start")]
+    if by is not None:
+        check_choice("by", by, AREA_COLUMNS)
+        keys.insert(0, chosen[by].astype("string").fillna(UNKNOWN_AREA))
+    grouped = chosen.groupby(keys)
+    counts = grouped.size() if measure == "victims" else grouped["case_number"].nunique()
+    counts = counts.rename("count")
+    if counts.empty:
+        return counts.reset_index()
+    full_range = pd.period_range(starts.min(), starts.max(), freq=PERIODS[period]).start_time
+    if by is None:
+        counts = counts.reindex(full_range.rename("period_start"), fill_value=0)
+    else:
+        areas = counts.index.get_level_values(0).unique()
+        index = pd.MultiIndex.from_product([areas, full_range], names=[by, "period_start"])
+        counts = counts.reindex(index, fill_value=0)
+    return counts.astype("int64").reset_index()
