@@ -34,6 +34,8 @@ def assign_points(lon: np.ndarray, lat: np.ndarray, layer: BoundaryLayer) -> np.
     # against raw polygons.
     tree = shapely.STRtree(shapely.points(lon[known], lat[known]))
     polygon_idx, point_idx = tree.query(layer.geometries, predicate="intersects")
+    if not len(point_idx):
+        return result
     # Layer keys are sorted, so the lowest polygon index is the smallest key.
     order = np.lexsort((polygon_idx, point_idx))
     point_idx, polygon_idx = point_idx[order], polygon_idx[order]

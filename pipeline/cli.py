@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args, settings) or 0)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
     except ValueError as exc:  # a user value outside what is allowed
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -99,12 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="victims (people) or incidents (distinct case numbers)",
     )
     counts.add_argument("--kind", choices=list(aggregate.KINDS), default="shootings")
-    counts.add_argument(
-        "--basis",
-        choices=["recorded"],
-        default="recorded",
-        help="recorded: the district/beat/area codes on each row",
-    )
+    add_basis(counts)
     counts.add_argument("--format", choices=["table", "csv", "json"], default="table")
     counts.set_defaults(run=cmd_counts)
 
@@ -207,6 +202,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             f"{row.rows_quarantined:,} quarantined"
             + (f", watermark {row.watermark!s}" if row.watermark else "")
         )
+    p = status.placement
+    print(
+        f"placement on current boundaries: {p['unassigned_beat']:,} victims in no beat, "
+        f"{p['unassigned_community_area']:,} in no community area; recorded code differs "
+        f"from the location's: beat {p['beat_differs']:,}, district {p['district_differs']:,}, "
+        f"community area {p['community_area_differs']:,} ({p['beat_not_recorded']:,} with no "
+        "recorded beat)"
+    )
     print(
         "quarantined rows by reason:"
         if len(status.quarantine_reasons)
@@ -251,6 +254,8 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
         table = trends.compare_kinds(victims, current, previous, args.measure)
         table.insert(0, "area", key or "citywide")
         first, title = "kind", report.area_title(by, key, labels.get(key or ""))
+    if warnings:
+        table = trends.mark_incomplete(table)
     table = table.assign(
         as_of=current.end.isoformat(),
         current_start=current.start.isoformat(),

@@ -116,6 +116,8 @@ def test_counts_match_an_independent_recount(synced, capsys, by, kind, measure) 
         kind,
         "--measure",
         measure,
+        "--basis",
+        "recorded",
         "--format",
         "json",
     )

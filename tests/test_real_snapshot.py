@@ -8,8 +8,11 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
+import shapely.geometry
 
 from pipeline.cli import main
 from pipeline.settings import Settings
@@ -110,6 +113,8 @@ def test_2025_counts_by_district_match_a_recount(store_dir, capsys, kind, measur
                 kind,
                 "--measure",
                 measure,
+                "--basis",
+                "recorded",
                 "--format",
                 "json",
             ]
@@ -163,3 +168,96 @@ def test_api_and_file_sources_give_identical_records(store_dir, tmp_path) -> Non
     pd.testing.assert_frame_equal(
         from_api.reset_index(drop=True), from_files.reset_index(drop=True)
     )
+
+
+def reconstructed_rows() -> list[dict[str, str]]:
+    with gzip.open(RECONSTRUCTED, "rt", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def in_polygon(rows: list[dict[str, str]], geometry) -> list[bool]:
+    """Point-in-polygon straight from the GeoJSON, not through the pipeline's index."""
+    lon = np.array([float(r["longitude"]) for r in rows])
+    lat = np.array([float(r["latitude"]) for r in rows])
+    return list(shapely.contains_xy(geometry, lon, lat))
+
+
+def district_polygon(number: str):
+    collection = json.loads(BOUNDARY_FILES["districts"].read_text())
+    feature = next(f for f in collection["features"] if f["properties"]["dist_num"] == number)
+    return shapely.geometry.shape(feature["geometry"])
+
+
+@pytest.mark.parametrize("measure", ["victims", "incidents"])
+def test_17th_district_2020_compare_matches_a_recount(store_dir, capsys, measure) -> None:
+    """The mission's number: 61 shooting incidents against 28 by 29 November 2020."""
+    assert (
+        main(
+            [
+                "compare",
+                "--data-dir",
+                str(store_dir),
+                "--district",
+                "17",
+                "--as-of",
+                "2020-11-29",
+                "--measure",
+                measure,
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    got = {r["kind"]: (r["current"], r["previous"]) for r in json.loads(capsys.readouterr().out)}
+    rows = reconstructed_rows()
+    inside = [
+        r for r, hit in zip(rows, in_polygon(rows, district_polygon("17")), strict=True) if hit
+    ]
+
+    def recount(year: int, keep) -> int:
+        span = [
+            r for r in inside if f"{year}-01-01" <= r["date"][:10] <= f"{year}-11-29" and keep(r)
+        ]
+        return len({r["unique_id" if measure == "victims" else "case_number"] for r in span})
+
+    def shot(r):
+        return r["gunshot_injury_i"] == "YES"
+
+    def killed(r):
+        return r["victimization_primary"] == "HOMICIDE"
+
+    rules = {
+        "shootings": shot,
+        "fatal_shootings": lambda r: shot(r) and killed(r),
+        "nonfatal_shootings": lambda r: shot(r) and not killed(r),
+        "homicides": killed,
+    }
+    assert got == {kind: (recount(2020, keep), recount(2019, keep)) for kind, keep in rules.items()}
+    if measure == "incidents":
+        assert got["shootings"] == (61, 28)  # the press figures, exactly
+
+
+def test_recorded_and_geometric_beats_disagree_as_often_as_a_recount_says(
+    store_dir, capsys
+) -> None:
+    collection = json.loads(BOUNDARY_FILES["beats"].read_text())
+    rows = reconstructed_rows() + [dict(r, unique_id=r["cpd_id"]) for r in sample_rows()]
+    geometric: list[str | None] = [None] * len(rows)
+    for feature in sorted(
+        collection["features"], key=lambda f: f["properties"]["beat_num"], reverse=True
+    ):  # smallest key written last wins on borders
+        hits = in_polygon(rows, shapely.geometry.shape(feature["geometry"]))
+        for i, hit in enumerate(hits):
+            if hit:
+                geometric[i] = feature["properties"]["beat_num"]
+    differs = sum(
+        1
+        for r, g in zip(rows, geometric, strict=True)
+        if r["beat"] and g and r["beat"].zfill(4) != g
+    )
+    unassigned = sum(g is None for g in geometric)
+    assert main(["status", "--data-dir", str(store_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"{unassigned:,} victims in no beat" in out
+    assert f"recorded code differs from the location's: beat {differs:,}," in out

@@ -1,0 +1,216 @@
+"""`compare` and geometry-basis `counts` on a small store the test builds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import api_row, write_layers
+
+# Points inside the hand-drawn beats (see conftest.tiny_layers).
+IN_0111, IN_0212, OUTSIDE = (41.82, -87.72), (41.87, -87.68), (41.70, -87.60)
+
+
+def row(i: int, when: str, where: tuple[float, float], **extra: str) -> dict:
+    fields = {
+        "date": when,
+        "latitude": str(where[0]),
+        "longitude": str(where[1]),
+        "gunshot_injury_i": "YES",
+        "victimization_primary": "BATTERY",
+        "district": "9",
+        "beat": "0911",
+        **extra,
+    }
+    return api_row(i, **fields)
+
+
+ROWS = [
+    row(0, "2025-02-01T10:00:00", IN_0111),
+    row(1, "2025-02-01T10:00:00", IN_0111),  # same case number as row 0
+    row(2, "2025-03-01T10:00:00", IN_0111, victimization_primary="HOMICIDE"),
+    row(3, "2024-02-01T10:00:00", IN_0111),
+    row(4, "2025-02-10T10:00:00", IN_0212),
+    row(5, "2025-02-11T10:00:00", OUTSIDE),
+    row(6, "2025-03-05T10:00:00", IN_0212),  # the latest record: default as-of
+    row(7, "2024-01-15T10:00:00", IN_0212),
+    row(8, "2024-03-02T10:00:00", IN_0212),
+    row(9, "2025-01-20T10:00:00", IN_0212),
+]
+
+
+def build_store(folder: Path, rows: list[dict]) -> Path:
+    path = folder / "v.csv"
+    pd.DataFrame.from_records(rows).drop(columns="location").to_csv(path, index=False)
+    layers = write_layers(folder / "layers")
+    data = folder / "data"
+    assert (
+        main(
+            [
+                "sync",
+                "--data-dir",
+                str(data),
+                "--victims",
+                str(path),
+                "--beats",
+                str(layers["beats"]),
+                "--districts",
+                str(layers["districts"]),
+                "--community-areas",
+                str(layers["community_areas"]),
+            ]
+        )
+        == 0
+    )
+    return data
+
+
+@pytest.fixture
+def store(tmp_path: Path, capsys) -> Path:
+    data = build_store(tmp_path, ROWS)
+    capsys.readouterr()
+    return data
+
+
+def run_json(capsys, *argv: str) -> list[dict]:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_compare_json_rows_per_kind_with_context(store, capsys) -> None:
+    rows = run_json(
+        capsys, "compare", "--data-dir", str(store), "--district", "01", "--format", "json"
+    )
+    assert [r["kind"] for r in rows] == [
+        "shootings",
+        "fatal_shootings",
+        "nonfatal_shootings",
+        "homicides",
+    ]
+    shootings = rows[0]
+    assert {
+        k: shootings[k]
+        for k in (
+            "area",
+            "current",
+            "previous",
+            "change",
+            "as_of",
+            "current_start",
+            "previous_start",
+            "previous_end",
+        )
+    } == {
+        "area": "1",
+        "current": 3,
+        "previous": 1,
+        "change": 2,
+        "as_of": "2025-03-05",
+        "current_start": "2025-01-01",
+        "previous_start": "2024-01-01",
+        "previous_end": "2024-03-05",
+    }
+    assert shootings["verdict"] == "too few to judge"
+    assert rows[1]["pct_change"] is None and rows[1]["current"] == 1  # 1 against 0: "new"
+
+
+def test_compare_incidents_and_recorded_basis(store, capsys) -> None:
+    incidents = run_json(
+        capsys,
+        "compare",
+        "--data-dir",
+        str(store),
+        "--district",
+        "1",
+        "--measure",
+        "incidents",
+        "--format",
+        "json",
+    )
+    assert incidents[0]["current"] == 2  # rows 0 and 1 share a case number
+    assert main(["compare", "--data-dir", str(store), "--district", "9"]) == 2  # not a layer key
+    capsys.readouterr()
+    recorded = run_json(
+        capsys,
+        "compare",
+        "--data-dir",
+        str(store),
+        "--citywide",
+        "--basis",
+        "recorded",
+        "--format",
+        "json",
+    )
+    assert recorded[0]["current"] == 7
+
+
+def test_compare_all_districts_includes_unassigned(store, capsys) -> None:
+    rows = run_json(
+        capsys,
+        "compare",
+        "--data-dir",
+        str(store),
+        "--all-districts",
+        "--as-of",
+        "2025-03-01",
+        "--format",
+        "json",
+    )
+    assert [(r["area"], r["current"]) for r in rows] == [("1", 3), ("2", 2), ("unassigned", 1)]
+
+
+def test_counts_on_geometry_basis_have_an_unassigned_key(store, capsys) -> None:
+    rows = run_json(capsys, "counts", "--data-dir", str(store), "--by", "beat", "--format", "json")
+    assert {r["beat"]: r["count"] for r in rows} == {
+        "0111": 4,
+        "0112": 0,
+        "0211": 0,
+        "0212": 5,
+        "unassigned": 1,
+    }
+
+
+def test_table_shows_definitions(store, capsys) -> None:
+    assert main(["compare", "--data-dir", str(store), "--beat", "111"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Beat 0111: year to date through 2025-03-05, counted as victims")
+    assert "incidents = distinct case numbers" in out and "29 February" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--district", "99"], "district was '99' but is not in the current boundaries"),
+        (["--community-area", "austn"], "did you mean AUSTIN"),
+        (
+            ["--citywide", "--as-of", "2025-04-01"],
+            "after the last record in the store (2025-03-05)",
+        ),
+    ],
+    ids=["unknown-district", "misspelt-area", "as-of-past-data"],
+)
+def test_bad_compare_requests_are_one_line(store, capsys, argv, message) -> None:
+    assert main(["compare", "--data-dir", str(store), *argv]) in (1, 2)
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_status_reports_placement(store, capsys) -> None:
+    assert main(["status", "--data-dir", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "1 victims in no beat" in out and "recorded code differs from the location's: beat 9" in out
+    )
+
+
+def test_gap_in_the_data_withholds_the_verdict(tmp_path, capsys) -> None:
+    store = build_store(tmp_path, [r for r in ROWS if r["date"] != "2024-01-15T10:00:00"])
+    capsys.readouterr()
+    assert main(["compare", "--data-dir", str(store), "--citywide", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert {r["verdict"] for r in json.loads(out)} == {"incomplete data"}
+    assert "no records at all in 2024-01" in err
