@@ -29,3 +29,4 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench.sync_bench
+	$(BIN)/python -m bench.geo_bench
