@@ -29,6 +29,9 @@ class Layer:
     numeric_key: bool = False  # strip leading zeros ('08' -> '8')
 
 
+#: The layer behind each area column of the victims table.
+LAYER_OF_AREA = {"district": "districts", "beat": "beats", "community_area": "community_areas"}
+
 LAYERS: dict[str, Layer] = {
     "beats": Layer("beats", "beat_num", "beat_num", key_width=4),
     "districts": Layer("districts", "dist_num", "dist_label", numeric_key=True),

@@ -7,11 +7,16 @@ maps, and `victim_areas` is rebuilt from the points.
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pandas as pd
 
 from geo.assign import place_victims
 from geo.layers import BoundaryError, check_layer, check_nesting, load_layer, web_geometries
+from geo.maplayers import full_years, reference_breaks
+from pipeline.aggregate import KINDS, MEASURES
+from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.errors import InputFileError
 from pipeline.store import VICTIM_AREA_COLUMNS
 
@@ -34,11 +39,37 @@ def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> Non
 
 
 def refresh_victim_areas(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild `victim_areas` for every victim; return how many are in no beat."""
+    """Rebuild `victim_areas` (and the map classes that depend on it) for every victim;
+    return how many are in no beat."""
     victims = con.execute("SELECT unique_id, latitude, longitude FROM victims").df()
     placed = place_victims(victims, load_layer(con, "beats"), load_layer(con, "community_areas"))
     con.register("placed", placed[list(VICTIM_AREA_COLUMNS)])
     con.execute("DELETE FROM victim_areas")
     con.execute("INSERT INTO victim_areas BY NAME SELECT * FROM placed")
     con.unregister("placed")
+    refresh_map_breaks(con)
     return int(pd.isna(placed["geo_beat"]).sum())
+
+
+def refresh_map_breaks(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute fixed count classes for every level, kind and measure (geometry basis)."""
+    victims = con.execute(
+        "SELECT v.case_number, v.occurred_at, v.gunshot, v.fatal, a.geo_district AS district, "
+        "a.geo_beat AS beat, a.geo_community_area AS community_area "
+        "FROM victims v LEFT JOIN victim_areas a USING (unique_id)"
+    ).df()
+    years = json.dumps(full_years(victims)) if len(victims) else "[]"
+    rows = []
+    for level, layer in LAYER_OF_AREA.items():
+        areas = [
+            r[0]
+            for r in con.execute("SELECT key FROM boundaries WHERE layer = ?", [layer]).fetchall()
+        ]
+        for kind in KINDS:
+            for measure in MEASURES:
+                breaks = (
+                    reference_breaks(victims, level, kind, measure, areas) if len(victims) else []
+                )
+                rows.append([level, kind, measure, json.dumps(breaks), years])
+    con.execute("DELETE FROM map_breaks")
+    con.executemany("INSERT INTO map_breaks VALUES (?, ?, ?, ?, ?)", rows)

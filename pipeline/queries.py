@@ -9,13 +9,13 @@ from datetime import date, timedelta
 import pandas as pd
 
 from pipeline.aggregate import area_sort_key, check_choice
+from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.errors import StoreError, UsageError
 from pipeline.store import NO_STORE_HINT, Store
 from pipeline.trends import Span
 
 COUNT_COLUMNS = ("unique_id", "case_number", "occurred_at", "gunshot", "fatal")
 
-LAYER_OF_AREA = {"district": "districts", "beat": "beats", "community_area": "community_areas"}
 
 #: geometry: current boundaries by point-in-polygon (comparable across years);
 #: recorded: the codes CPD wrote on each record at the time.

@@ -55,12 +55,22 @@ VICTIM_AREA_COLUMNS: dict[str, str] = {
     "geo_community_area": "VARCHAR",
 }
 
+#: Fixed choropleth class breaks per level/kind/measure (see geo/maplayers.py).
+MAP_BREAK_COLUMNS: dict[str, str] = {
+    "level": "VARCHAR",  # district | beat | community_area
+    "kind": "VARCHAR",
+    "measure": "VARCHAR",
+    "breaks": "VARCHAR",  # JSON list: upper bounds of the lower classes, yearly counts
+    "years": "VARCHAR",  # JSON list of the full years the breaks were computed from
+}
+
 TABLES: dict[str, dict[str, str]] = {
     "victims": VICTIM_COLUMNS,
     "quarantine": {"dataset": "VARCHAR", "sync_id": "INTEGER", **QUARANTINE_COLUMNS},
     "boundaries": BOUNDARY_COLUMNS,
     "sync_log": SYNC_LOG_COLUMNS,
     "victim_areas": VICTIM_AREA_COLUMNS,
+    "map_breaks": MAP_BREAK_COLUMNS,
 }
 
 NO_STORE_HINT = "run `python -m pipeline sync` first"

@@ -332,10 +332,10 @@ def _layers_without_web_geometry(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _places_out_of_step(con: duckdb.DuckDBPyConnection) -> bool:
-    """True if some victim has no `victim_areas` row (e.g. a store from an older version)."""
-    return bool(
-        _scalar(con, "SELECT count(*) FROM victims ANTI JOIN victim_areas USING (unique_id)")
-    )
+    """True if some victim has no `victim_areas` row or map classes are missing (e.g. a
+    store from an older version)."""
+    unplaced = _scalar(con, "SELECT count(*) FROM victims ANTI JOIN victim_areas USING (unique_id)")
+    return bool(unplaced) or not _scalar(con, "SELECT count(*) FROM map_breaks")
 
 
 def _next_sync_id(con: duckdb.DuckDBPyConnection) -> int:

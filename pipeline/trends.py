@@ -28,6 +28,13 @@ PERIODS = {"day": "D", "week": "W-SUN", "month": "M", "year": "Y"}  # ISO weeks 
 
 INCOMPLETE = "incomplete data"
 
+PERIOD_CHOICES = {
+    "ytd": "year to date",
+    "28d": "last 28 days",
+    "12m": "last 12 months",
+    "custom": "custom range",
+}
+
 COMPARE_COLUMNS = ["current", "previous", "change", "pct_change", "p_value", "verdict"]
 
 
@@ -114,24 +121,50 @@ def compare_areas(
     """One row per area (every key of `areas`, plus any unassigned) for one kind."""
     check_choice("by", by, AREA_COLUMNS)
     chosen = select_kind(victims, kind)
-    keys = chosen[by].astype("string").fillna(UNKNOWN_AREA)
-    groups = dict(tuple(chosen.groupby(keys)))
-    empty = chosen.iloc[0:0]
-    rows = []
-    for area in sorted(set(areas) | set(groups), key=area_sort_key):
-        part = groups.get(area, empty)
-        rows.append(
-            {
-                "area": area,
-                **compare_counts(
-                    count_in(part, current, measure),
-                    count_in(part, previous, measure),
-                    current.days,
-                    previous.days,
-                ),
-            }
-        )
+    now = counts_per_area(between_dates(chosen, current.start, current.end), by, measure)
+    before = counts_per_area(between_dates(chosen, previous.start, previous.end), by, measure)
+    index = sorted(set(areas) | set(now.index) | set(before.index), key=area_sort_key)
+    rows = [
+        {
+            "area": area,
+            **compare_counts(
+                int(now.get(area, 0)), int(before.get(area, 0)), current.days, previous.days
+            ),
+        }
+        for area in index
+    ]
     return pd.DataFrame(rows, columns=["area", *COMPARE_COLUMNS])
+
+
+def counts_per_area(rows: pd.DataFrame, by: str, measure: str) -> pd.Series:
+    """Victims or incidents per area key; rows with no area count under `UNKNOWN_AREA`."""
+    keys = rows[by].astype("string").fillna(UNKNOWN_AREA)
+    if measure == "victims":
+        return keys.value_counts()
+    return rows["case_number"].groupby(keys).nunique()
+
+
+def period_spans(
+    period: str, as_of: date, start: date | None = None, end: date | None = None
+) -> tuple[Span, Span]:
+    """(current, previous) spans for a named period.
+
+    ytd: 1 Jan .. as_of against the same span last year; 28d: the last 28 days
+    against the 28 before; 12m: the last 365 days against the 365 before;
+    custom: start .. end against the same dates a year earlier.
+    """
+    check_choice("period", period, list(PERIOD_CHOICES))
+    if period == "ytd":
+        return year_to_date(as_of)
+    if period == "28d":
+        return last_28_days(as_of)
+    if period == "12m":
+        current = Span(as_of - timedelta(days=364), as_of)
+        return current, Span(current.start - timedelta(days=365), current.start - timedelta(days=1))
+    if start is None or end is None or start > end:
+        raise ValueError(f"a custom period needs start <= end; got {start} .. {end}")
+    current = Span(start, end)
+    return current, Span(shift_years(start, -1), shift_years(end, -1))
 
 
 def recent_against_history(

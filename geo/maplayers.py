@@ -1,0 +1,124 @@
+"""Choropleth classes and colours for the web map. Pure: tables in, tables/dicts out.
+
+Colours are ColorBrewer schemes marked colour-blind safe: YlOrRd (5 classes)
+for counts, RdBu (5) for change. Count classes use fixed breaks computed once
+per sync from every full year in the store, so a colour means the same count
+next month; the map shows counts as a yearly rate so periods of different
+length share one scale.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from pipeline import stats
+from pipeline.aggregate import UNKNOWN_AREA, select_kind
+
+RGB = tuple[int, int, int]
+
+COUNT_COLOURS: list[RGB] = [
+    (255, 255, 178),
+    (254, 204, 92),
+    (253, 141, 60),
+    (240, 59, 32),
+    (189, 0, 38),
+]
+CHANGE_COLOURS: dict[str, RGB] = {
+    "likely decrease": (33, 102, 172),
+    "decrease within normal variation": (146, 197, 222),
+    "no change": (247, 247, 247),
+    "increase within normal variation": (244, 165, 130),
+    "likely increase": (178, 24, 43),
+    stats.TOO_FEW: (224, 224, 224),
+}
+NO_DATA: RGB = (255, 255, 255)
+DAYS_PER_YEAR = 365.25
+
+
+def full_years(victims: pd.DataFrame) -> list[int]:
+    """Years in which every month has at least one record citywide."""
+    months = victims["occurred_at"].dt.to_period("M").drop_duplicates()
+    per_year = months.dt.year.value_counts()
+    return sorted(int(y) for y, n in per_year.items() if n == 12)
+
+
+def reference_breaks(
+    victims: pd.DataFrame, by: str, kind: str, measure: str, areas: list[str], classes: int = 5
+) -> list[float]:
+    """Upper bounds of the first `classes - 1` count classes (yearly counts per area).
+
+    Quantiles of every area's count in every full year, zeros included, rounded
+    to whole numbers and made strictly increasing.
+    """
+    chosen = select_kind(victims, kind)
+    years = full_years(victims)
+    if not years or not areas:
+        return []
+    chosen = chosen[chosen["occurred_at"].dt.year.isin(years)]
+    keys = chosen[by].astype("string").fillna(UNKNOWN_AREA)
+    group = [keys, chosen["occurred_at"].dt.year]
+    counts = (
+        chosen.groupby(group).size()
+        if measure == "victims"
+        else chosen["case_number"].groupby(group).nunique()
+    )
+    grid = pd.MultiIndex.from_product([areas, years])
+    yearly = counts.reindex(grid, fill_value=0).to_numpy(float)
+    cuts = np.quantile(yearly, np.linspace(0, 1, classes + 1)[1:-1])
+    breaks: list[float] = []
+    for cut in np.round(cuts):
+        if not breaks or cut > breaks[-1]:
+            breaks.append(float(cut))
+    return breaks
+
+
+def count_class(rate: float, breaks: list[float]) -> int:
+    """0-based class of a yearly rate: class i holds rates <= breaks[i]."""
+    return int(np.searchsorted(breaks, rate, side="left"))
+
+
+def count_legend(breaks: list[float]) -> list[tuple[str, RGB]]:
+    """(label, colour) per class, lowest first: 'up to 3', '3 to 8', ..., 'over 30'."""
+    if not breaks:
+        return [("any", COUNT_COLOURS[0])]
+    labels = [f"up to {breaks[0]:.0f}"]
+    labels += [f"{a:.0f} to {b:.0f}" for a, b in itertools.pairwise(breaks)]
+    labels.append(f"over {breaks[-1]:.0f}")
+    return list(zip(labels, _spread(COUNT_COLOURS, len(labels)), strict=True))
+
+
+def _spread(colours: list[RGB], n: int) -> list[RGB]:
+    """n colours from the scheme, keeping its ends (fewer classes when breaks collapse)."""
+    if n >= len(colours):
+        return colours
+    return [colours[round(i * (len(colours) - 1) / max(n - 1, 1))] for i in range(n)]
+
+
+def change_category(current: float, previous: float, verdict: str) -> str:
+    """A verdict with a direction, for colouring: 'likely increase', 'increase within ...'."""
+    if verdict in (stats.LIKELY_INCREASE, stats.LIKELY_DECREASE, stats.TOO_FEW):
+        return verdict
+    if current == previous:
+        return "no change"
+    direction = "increase" if current > previous else "decrease"
+    return f"{direction} within normal variation"
+
+
+def style_areas(table: pd.DataFrame, metric: str, breaks: list[float], days: int) -> pd.DataFrame:
+    """Add `rate` (yearly pace), `category`, `fill` [r, g, b] to a compare_areas table."""
+    out = table.copy()
+    out["rate"] = (out["current"] * DAYS_PER_YEAR / max(days, 1)).round(1)
+    if metric == "count":
+        out["category"] = [count_legend(breaks)[count_class(r, breaks)][0] for r in out["rate"]]
+        colours = dict(count_legend(breaks))
+    else:
+        out["category"] = [
+            change_category(c, p, v)
+            for c, p, v in zip(out["current"], out["previous"], out["verdict"], strict=True)
+        ]
+        colours = CHANGE_COLOURS
+    out["fill"] = [list(colours.get(c, NO_DATA)) for c in out["category"]]
+    return out

@@ -1,0 +1,124 @@
+"""What the page shows, as a small value; and its round trip through the URL.
+
+`from_query` never raises: every unknown or hostile value falls back to its
+default and is named in the returned notes, so a mangled link still opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date
+
+from pipeline.aggregate import KINDS, MEASURES
+from pipeline.queries import BASES
+from pipeline.trends import PERIOD_CHOICES
+
+LEVELS = {"district": "Police district", "beat": "Police beat", "community_area": "Community area"}
+METRICS = {"change": "change against last year", "count": "count (per year at this pace)"}
+WHOLE_CITY = ""
+MAX_PARAM_LENGTH = 64  # longer values are never valid: ignore without parsing
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What the store allows: the date range and the area keys of each level."""
+
+    first: date
+    latest: date
+    areas: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class View:
+    level: str = "district"
+    area: str = WHOLE_CITY
+    as_of: date | None = None  # None until bound to the store: the latest date
+    period: str = "ytd"
+    start: date | None = None  # custom period only
+    end: date | None = None
+    measure: str = "victims"
+    kind: str = "shootings"
+    metric: str = "change"
+    basis: str = "geometry"
+    present: bool = False
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "level": tuple(LEVELS),
+    "period": tuple(PERIOD_CHOICES),
+    "measure": MEASURES,
+    "kind": tuple(KINDS),
+    "metric": tuple(METRICS),
+    "basis": BASES,
+}
+
+
+def default_view(bounds: Bounds) -> View:
+    return View(as_of=bounds.latest)
+
+
+def from_query(params: Mapping[str, str], bounds: Bounds) -> tuple[View, list[str]]:
+    """The view a URL asks for, and the names of parameters that were ignored."""
+    view = default_view(bounds)
+    ignored = sorted(k for k in params if k not in {f.name for f in fields(View)})
+    values: dict[str, object] = {}
+    for name, raw in params.items():
+        if name in ignored:
+            continue
+        parsed = _parse(name, str(raw)[: MAX_PARAM_LENGTH + 1], bounds)
+        if parsed is None:
+            ignored.append(name)
+        else:
+            values[name] = parsed
+    view = replace(view, **values)  # type: ignore[arg-type]
+    view, dropped = _consistent(view, bounds)
+    return view, sorted(set(ignored) | set(dropped))
+
+
+def to_query(view: View) -> dict[str, str]:
+    """Every setting as text, so a copied link reopens exactly this view."""
+    out: dict[str, str] = {}
+    for name, value in asdict(view).items():
+        if value is None or (name == "present" and not value):
+            continue
+        if name in ("start", "end") and view.period != "custom":
+            continue
+        out[name] = (
+            "1" if value is True else value.isoformat() if isinstance(value, date) else str(value)
+        )
+    return out
+
+
+def _parse(name: str, raw: str, bounds: Bounds) -> object | None:
+    if len(raw) > MAX_PARAM_LENGTH:
+        return None
+    if name in CHOICES:
+        return raw if raw in CHOICES[name] else None
+    if name in ("as_of", "start", "end"):
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            return None
+        return day if bounds.first <= day <= bounds.latest else None
+    if name == "present":
+        return {"1": True, "0": False, "true": True, "false": False}.get(raw.lower())
+    if name == "area":
+        return raw.strip().upper()
+    return None
+
+
+def _consistent(view: View, bounds: Bounds) -> tuple[View, list[str]]:
+    """Drop settings that contradict each other: an area of another level, a bad range."""
+    dropped = []
+    if view.area and view.area not in bounds.areas.get(view.level, ()):
+        view, dropped = replace(view, area=WHOLE_CITY), ["area"]
+    if view.period == "custom":
+        start, end = view.start or bounds.first, view.end or view.as_of or bounds.latest
+        if start > end:
+            dropped += ["start", "end"]
+            start, end = bounds.first, bounds.latest
+        view = replace(view, start=start, end=end)
+    else:
+        view = replace(view, start=None, end=None)
+    return view, dropped
