@@ -90,6 +90,36 @@ def to_query(view: View) -> dict[str, str]:
     return out
 
 
+def from_widgets(values: Mapping[str, object]) -> View:
+    """The view held in widget state (already validated by the widgets themselves)."""
+
+    def text(name: str) -> str:
+        return str(values.get(name) or getattr(View, name))
+
+    def day(name: str) -> date | None:
+        value = values.get(name)
+        return value if isinstance(value, date) else None
+
+    view = View(
+        level=text("level"),
+        area=str(values.get("area") or WHOLE_CITY),
+        as_of=day("as_of"),
+        period=text("period"),
+        start=day("start"),
+        end=day("end"),
+        measure=text("measure"),
+        kind=text("kind"),
+        metric=text("metric"),
+        basis=text("basis"),
+        present=bool(values.get("present")),
+    )
+    if view.period != "custom":
+        return replace(view, start=None, end=None)
+    if view.start and view.end and view.start > view.end:
+        return replace(view, start=view.end, end=view.start)
+    return view
+
+
 def _parse(name: str, raw: str, bounds: Bounds) -> object | None:
     if len(raw) > MAX_PARAM_LENGTH:
         return None

@@ -1,0 +1,200 @@
+"""Cached, read-only queries for the page. The only module that uses `st.cache_data`.
+
+Every cached function takes a `StoreRef` (path + modification time) first, so
+a sync, which replaces the store file, invalidates the cache by itself.
+Arguments are small and hashable; results are DataFrames or plain values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import shapely
+import streamlit as st
+
+from geo.maplayers import style_areas
+from pipeline import profiles, queries, trends
+from pipeline.aggregate import between_dates, select_kind
+from pipeline.boundaries import LAYER_OF_AREA
+from pipeline.settings import Settings
+from pipeline.store import Store
+from ui.state import Bounds, View
+
+PANEL_COLUMNS = (
+    "unique_id",
+    "case_number",
+    "occurred_at",
+    "gunshot",
+    "fatal",
+    "block",
+    "age_band",
+    "sex",
+)
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    path: str
+    version: int  # st_mtime_ns: changes whenever a sync replaces the file
+
+
+def store_ref(settings: Settings) -> StoreRef | None:
+    path = settings.store_path
+    try:
+        return StoreRef(str(path), path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What every view discloses: coverage, freshness, what was left out."""
+
+    bounds: Bounds
+    labels: dict[str, dict[str, str]]  # level -> key -> label
+    victims: int
+    synced_at: pd.Timestamp | None  # UTC
+    source: str
+    quarantined: int
+    placement: dict[str, int] = field(default_factory=dict)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def facts(ref: StoreRef) -> Facts | None:
+    """None when the store holds no victims yet."""
+    store = Store(Path(ref.path))
+    status = queries.store_status(store)
+    if (
+        not status.tables["victims"]
+        or status.first_occurred is None
+        or (status.last_occurred is None)
+    ):
+        return None
+    labels = {level: queries.area_labels(store, level) for level in LAYER_OF_AREA}
+    bounds = Bounds(
+        first=pd.Timestamp(status.first_occurred).date(),
+        latest=pd.Timestamp(status.last_occurred).date(),
+        areas={level: tuple(keys) for level, keys in labels.items()},
+    )
+    victims_sync = status.last_syncs[status.last_syncs["dataset"] == "victims"]
+    synced_at = victims_sync["finished_at"].iloc[0] if len(victims_sync) else None
+    source = victims_sync["source"].iloc[0] if len(victims_sync) else "unknown"
+    return Facts(
+        bounds,
+        labels,
+        status.tables["victims"],
+        synced_at,
+        _source_label(source),
+        int(status.tables["quarantine"]),
+        status.placement,
+    )
+
+
+def _source_label(source: str) -> str:
+    if not source.startswith("file:"):
+        return source
+    return "local files (" + ", ".join(Path(p).name for p in source[5:].split(",")) + ")"
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def victims(ref: StoreRef, basis: str) -> pd.DataFrame:
+    """Every victim with the columns the page uses, areas on `basis`."""
+    return queries.load_victims(Store(Path(ref.path)), basis=basis, columns=PANEL_COLUMNS)
+
+
+@st.cache_data(show_spinner=False, max_entries=3)
+def layer_shapes(ref: StoreRef, level: str) -> list[dict[str, Any]]:
+    """Simplified shapes of a level: key, label, GeoJSON geometry, label point [lon, lat]."""
+    with Store(Path(ref.path)).read() as con:
+        rows = con.execute(
+            "SELECT key, name, web_geometry, geometry FROM boundaries WHERE layer = ? ORDER BY key",
+            [LAYER_OF_AREA[level]],
+        ).fetchall()
+    points = shapely.point_on_surface(shapely.from_wkb([bytes(r[3]) for r in rows]))
+    return [
+        {
+            "key": key,
+            "label": label,
+            "geometry": json.loads(web),
+            "at": [round(p.x, 5), round(p.y, 5)],
+        }
+        for (key, label, web, _), p in zip(rows, points, strict=True)
+    ]
+
+
+@st.cache_data(show_spinner=False, max_entries=3)
+def breaks(ref: StoreRef, level: str, kind: str, measure: str) -> list[float]:
+    with Store(Path(ref.path)).read() as con:
+        rows = con.execute(
+            "SELECT breaks FROM map_breaks WHERE level = ? AND kind = ? AND measure = ?",
+            [level, kind, measure],
+        ).fetchall()
+    return json.loads(rows[0][0]) if rows else []
+
+
+def spans(view: View) -> tuple[trends.Span, trends.Span]:
+    assert view.as_of is not None
+    return trends.period_spans(view.period, view.as_of, view.start, view.end)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def map_table(ref: StoreRef, view: View) -> pd.DataFrame:
+    """One styled row per area of the view's level: counts, verdict, rate, colour."""
+    current, previous = spans(view)
+    table = trends.compare_areas(
+        victims(ref, view.basis),
+        view.level,
+        current,
+        previous,
+        view.measure,
+        view.kind,
+        areas=list(facts_labels(ref, view.level)),
+    )
+    return style_areas(
+        table, view.metric, breaks(ref, view.level, view.kind, view.measure), current.days
+    )
+
+
+def facts_labels(ref: StoreRef, level: str) -> dict[str, str]:
+    found = facts(ref)
+    return found.labels[level] if found else {}
+
+
+@dataclass(frozen=True)
+class Panels:
+    compstat: pd.DataFrame
+    weekly: pd.DataFrame
+    hours: pd.DataFrame
+    age_sex: pd.DataFrame
+    recent: pd.DataFrame
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def panels(ref: StoreRef, view: View) -> Panels:
+    """The side panels for the selected area (or the whole city)."""
+    current, previous = spans(view)
+    rows = victims(ref, view.basis)
+    if view.area:
+        rows = rows[rows[view.level] == view.area]
+    chosen = select_kind(rows, view.kind)
+    in_period = between_dates(chosen, current.start, current.end)
+    return Panels(
+        compstat=trends.compare_kinds(rows, current, previous, view.measure),
+        weekly=profiles.weekly_this_vs_last(chosen, current, previous, view.measure),
+        hours=profiles.hour_by_weekday(in_period),
+        age_sex=profiles.age_by_sex(in_period),
+        recent=profiles.recent_incidents(in_period),
+    )
+
+
+def coverage_warnings(ref: StoreRef, view: View) -> list[str]:
+    return _coverage(ref, *spans(view))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _coverage(ref: StoreRef, current: trends.Span, previous: trends.Span) -> list[str]:
+    return queries.coverage_warnings(Store(Path(ref.path)), [previous, current])
