@@ -7,8 +7,8 @@ is a projector mode with large type and no controls.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, fields
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -18,7 +18,7 @@ from pipeline import report, stats, trends
 from pipeline.aggregate import KINDS, MEASURES
 from pipeline.queries import BASES
 from pipeline.settings import Settings
-from ui import data, mapview, style
+from ui import charts, data, mapview, style
 from ui.state import (
     LEVELS,
     METRICS,
@@ -36,15 +36,21 @@ KIND_LABELS = {
     "nonfatal-shootings": "non-fatal shootings",
     "homicides": "all homicides",
 }
-# Okabe-Ito colours, safe for colour-blind readers, in the weekly table's column order:
-# this period, same period last year, this period's rolling mean.
-WEEKLY_COLOURS: list[Any] = ["#D55E00", "#0072B2", "#000000"]
 BASIS_LABELS = {"geometry": "location on current boundaries", "recorded": "codes recorded by CPD"}
 FOCUS_DISTRICT = "17"  # one click away: the North River Commission's district
 VIEW_KEYS = [f.name for f in fields(View)]
 
 
 def main() -> None:
+    started = time.perf_counter()
+    try:
+        render()
+    finally:
+        # Server time of this run, read by bench/dashboard_bench.py.
+        st.session_state["render_seconds"] = time.perf_counter() - started
+
+
+def render() -> None:
     st.set_page_config(page_title="Chicago shooting trends", layout="wide")
     st.markdown(style.BASE, unsafe_allow_html=True)
     settings = Settings.from_env()
@@ -189,7 +195,7 @@ def page(ref: data.StoreRef, found: data.Facts, view: View) -> None:
     )
     panels = data.panels(ref, view)
     show_compstat(panels.compstat, view, incomplete=bool(data.coverage_warnings(ref, view)))
-    show_map(ref, view, data.map_table(ref, view), labels)
+    show_map(ref, view, data.map_table(ref, view))
     show_details(panels, view)
     show_definitions(found, view)
 
@@ -220,10 +226,9 @@ def notes(ref: data.StoreRef, view: View) -> list[str]:
     return out
 
 
-def show_map(ref: data.StoreRef, view: View, table: pd.DataFrame, labels: dict[str, str]) -> None:
+def show_map(ref: data.StoreRef, view: View, table: pd.DataFrame) -> None:
     st.subheader(f"Map: {LEVELS[view.level].lower()}s")
-    shapes = data.layer_shapes(ref, view.level)
-    deck = mapview.deck(shapes, table, labels, view.level, view.area)
+    deck = mapview.SerializedDeck(data.map_json(ref, view))
     st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=600)
     st.markdown(legend(table, view), unsafe_allow_html=True)
     st.caption("Click an area to select it. Hover for its numbers.")
@@ -296,13 +301,8 @@ def show_details(panels: data.Panels, view: View) -> None:
         ["Weekly trend", "Hour and weekday", "Age and sex", "Recent incidents"]
     )
     with weekly:
-        st.line_chart(
-            panels.weekly,
-            height=300,
-            x_label="week of the period",
-            y_label=view.measure,
-            color=WEEKLY_COLOURS,
-        )
+        long, spec = charts.weekly_chart(panels.weekly, view.measure)
+        st.vega_lite_chart(long, spec, height=300, width="stretch")
         with st.expander("The numbers behind the chart"):
             st.dataframe(panels.weekly, width="stretch")
     with hours:

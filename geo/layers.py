@@ -20,7 +20,7 @@ NESTING_MIN_SHARE = 0.99
 #: Web-map simplification tolerance in degrees (about 10 m at Chicago's latitude);
 #: coverage simplification keeps neighbouring borders identical.
 WEB_TOLERANCE_DEG = 1e-4
-WEB_DECIMALS = 5  # about 1 m
+WEB_DECIMALS = 4  # about 10 m, like the simplification tolerance
 
 
 class BoundaryError(ValueError):

@@ -20,11 +20,9 @@ NOT_PUBLISHED = "(not published)"
 def hour_by_weekday(victims: pd.DataFrame) -> pd.DataFrame:
     """Victims per weekday (rows, Monday first) and 3-hour band of local time (columns)."""
     when = victims["occurred_at"]
-    table = pd.crosstab(
-        pd.Categorical(when.dt.dayofweek.map(dict(enumerate(WEEKDAYS))), categories=WEEKDAYS),
-        pd.Categorical((when.dt.hour // 3).map(dict(enumerate(HOUR_BANDS))), categories=HOUR_BANDS),
-        dropna=False,
-    )
+    day = when.dt.day_of_week.map(dict(enumerate(WEEKDAYS))).rename("weekday")
+    band = (when.dt.hour // 3).map(dict(enumerate(HOUR_BANDS))).rename("hour")
+    table = pd.crosstab(day, band).reindex(index=WEEKDAYS, columns=HOUR_BANDS, fill_value=0)
     table.index.name, table.columns.name = "weekday", "hour"
     return table.astype("int64")
 
@@ -75,7 +73,7 @@ def recent_incidents(victims: pd.DataFrame, limit: int = 50) -> pd.DataFrame:
         .sort_values("occurred_at", ascending=False)
         .head(limit)
     )
-    table["block"] = table["block"].fillna(NOT_PUBLISHED)
+    table["block"] = table["block"].astype("string").fillna(NOT_PUBLISHED)
     table.insert(0, "date", table["occurred_at"].dt.strftime("%Y-%m-%d"))
     table.insert(1, "time", table["occurred_at"].dt.strftime("%H:%M"))
     table["case number"] = table.index

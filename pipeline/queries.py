@@ -12,7 +12,7 @@ from pipeline.aggregate import area_sort_key, check_choice
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.errors import StoreError, UsageError
 from pipeline.store import NO_STORE_HINT, Store
-from pipeline.trends import Span
+from pipeline.trends import Span, coverage_gaps
 
 COUNT_COLUMNS = ("unique_id", "case_number", "occurred_at", "gunshot", "fatal")
 
@@ -78,30 +78,11 @@ def resolve_area(store: Store, by: str, value: str) -> str:
 
 
 def coverage_warnings(store: Store, spans: list[Span]) -> list[str]:
-    """Warn about months inside `spans` with no record at all, citywide.
-
-    The snapshot can have holes (a missing year, a feed that stopped); a
-    comparison across a hole would read as a fall in shootings.
-    """
+    """Warnings for months inside `spans` with no record at all (see `trends.coverage_gaps`)."""
     with store.read() as con:
-        months = {
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT strftime(occurred_at, '%Y-%m') FROM victims"
-            ).fetchall()
-        }
-    warnings = []
-    for span in spans:
-        wanted = pd.period_range(span.start, span.end, freq="M").strftime("%Y-%m")
-        empty = [m for m in wanted if m not in months]
-        if empty:
-            warnings.append(
-                f"no records at all in {', '.join(empty[:6])}"
-                f"{' ...' if len(empty) > 6 else ''}: the store does not cover "
-                f"{span.start:%Y-%m-%d}..{span.end:%Y-%m-%d}; counts there are "
-                "incomplete"
-            )
-    return warnings
+        rows = con.execute("SELECT DISTINCT strftime(occurred_at, '%Y-%m') FROM victims")
+        months = {r[0] for r in rows.fetchall()}
+    return coverage_gaps(months, spans)
 
 
 def area_labels(store: Store, by: str) -> dict[str, str]:

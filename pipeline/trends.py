@@ -209,6 +209,25 @@ def recent_against_history(
     return pd.DataFrame(rows, columns=["kind", "baseline", *COMPARE_COLUMNS])
 
 
+def coverage_gaps(months_with_records: set[str], spans: list[Span]) -> list[str]:
+    """One warning per span that contains a month ('YYYY-MM') with no record at all.
+
+    The store can have holes (a missing year, a feed that stopped); a
+    comparison across a hole would read as a fall in shootings.
+    """
+    warnings = []
+    for span in spans:
+        wanted = pd.period_range(span.start, span.end, freq="M").strftime("%Y-%m")
+        empty = [m for m in wanted if m not in months_with_records]
+        if empty:
+            warnings.append(
+                f"no records at all in {', '.join(empty[:6])}"
+                f"{' ...' if len(empty) > 6 else ''}: the store does not cover "
+                f"{span.start:%Y-%m-%d}..{span.end:%Y-%m-%d}; counts there are incomplete"
+            )
+    return warnings
+
+
 def mark_incomplete(table: pd.DataFrame) -> pd.DataFrame:
     """The same comparison with no verdict: the store does not cover the periods compared."""
     return table.assign(p_value=float("nan"), verdict=INCOMPLETE)

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
+from pipeline.cli import main
 from pipeline.settings import PROJECT_ROOT, Settings
 
 SHARED = Path(PROJECT_ROOT).parent / "shared" / "data" / "chicago"
@@ -118,3 +120,63 @@ def write_layers(folder: Path) -> dict[str, Path]:
         paths[layer] = folder / f"{layer}.geojson"
         paths[layer].write_text(json.dumps(collection))
     return paths
+
+
+# Points inside the hand-drawn beats (see conftest.tiny_layers).
+IN_0111, IN_0212, OUTSIDE = (41.82, -87.72), (41.87, -87.68), (41.70, -87.60)
+
+
+def row(i: int, when: str, where: tuple[float, float], **extra: str) -> dict[str, Any]:
+    """A gunshot victim at a known point and time, recorded in beat 0911."""
+    fields = {
+        "date": when,
+        "latitude": str(where[0]),
+        "longitude": str(where[1]),
+        "gunshot_injury_i": "YES",
+        "victimization_primary": "BATTERY",
+        "district": "9",
+        "beat": "0911",
+        **extra,
+    }
+    return api_row(i, **fields)
+
+
+ROWS = [
+    row(0, "2025-02-01T10:00:00", IN_0111),
+    row(1, "2025-02-01T10:00:00", IN_0111),  # same case number as row 0
+    row(2, "2025-03-01T10:00:00", IN_0111, victimization_primary="HOMICIDE"),
+    row(3, "2024-02-01T10:00:00", IN_0111),
+    row(4, "2025-02-10T10:00:00", IN_0212),
+    row(5, "2025-02-11T10:00:00", OUTSIDE),
+    row(6, "2025-03-05T10:00:00", IN_0212),  # the latest record: default as-of
+    row(7, "2024-01-15T10:00:00", IN_0212),
+    row(8, "2024-03-02T10:00:00", IN_0212),
+    row(9, "2025-01-20T10:00:00", IN_0212),
+]
+
+
+def build_store(folder: Path, rows: list[dict[str, Any]]) -> Path:
+    """Sync `rows` (as a CSV) and the hand-drawn layers into a store under `folder`."""
+    path = folder / "v.csv"
+    pd.DataFrame.from_records(rows).drop(columns="location").to_csv(path, index=False)
+    layers = write_layers(folder / "layers")
+    data = folder / "data"
+    assert (
+        main(
+            [
+                "sync",
+                "--data-dir",
+                str(data),
+                "--victims",
+                str(path),
+                "--beats",
+                str(layers["beats"]),
+                "--districts",
+                str(layers["districts"]),
+                "--community-areas",
+                str(layers["community_areas"]),
+            ]
+        )
+        == 0
+    )
+    return data

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 import shapely
 import shapely.geometry
+from streamlit.testing.v1 import AppTest
 
 from pipeline.cli import main
-from pipeline.settings import Settings
+from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.store import Store
 from pipeline.sync import SyncRequest, run_sync
 from tests.conftest import BOUNDARY_FILES, RECONSTRUCTED, SAMPLE_DIR, VICTIMS, needs_snapshot
@@ -188,6 +189,35 @@ def district_polygon(number: str):
     return shapely.geometry.shape(feature["geometry"])
 
 
+def recount_district(number: str, as_of: str, measure: str) -> dict[str, tuple[int, int]]:
+    """Year-to-date counts per kind, from the CSV text and the district polygon alone."""
+    rows = reconstructed_rows()
+    inside = [
+        r for r, hit in zip(rows, in_polygon(rows, district_polygon(number)), strict=True) if hit
+    ]
+    year, month_day = int(as_of[:4]), as_of[4:]
+
+    def recount(y: int, keep) -> int:
+        span = [
+            r for r in inside if f"{y}-01-01" <= r["date"][:10] <= f"{y}{month_day}" and keep(r)
+        ]
+        return len({r["unique_id" if measure == "victims" else "case_number"] for r in span})
+
+    def shot(r):
+        return r["gunshot_injury_i"] == "YES"
+
+    def killed(r):
+        return r["victimization_primary"] == "HOMICIDE"
+
+    rules = {
+        "shootings": shot,
+        "fatal_shootings": lambda r: shot(r) and killed(r),
+        "nonfatal_shootings": lambda r: shot(r) and not killed(r),
+        "homicides": killed,
+    }
+    return {kind: (recount(year, keep), recount(year - 1, keep)) for kind, keep in rules.items()}
+
+
 @pytest.mark.parametrize("measure", ["victims", "incidents"])
 def test_17th_district_2020_compare_matches_a_recount(store_dir, capsys, measure) -> None:
     """The mission's number: 61 shooting incidents against 28 by 29 November 2020."""
@@ -210,32 +240,30 @@ def test_17th_district_2020_compare_matches_a_recount(store_dir, capsys, measure
         == 0
     )
     got = {r["kind"]: (r["current"], r["previous"]) for r in json.loads(capsys.readouterr().out)}
-    rows = reconstructed_rows()
-    inside = [
-        r for r, hit in zip(rows, in_polygon(rows, district_polygon("17")), strict=True) if hit
-    ]
-
-    def recount(year: int, keep) -> int:
-        span = [
-            r for r in inside if f"{year}-01-01" <= r["date"][:10] <= f"{year}-11-29" and keep(r)
-        ]
-        return len({r["unique_id" if measure == "victims" else "case_number"] for r in span})
-
-    def shot(r):
-        return r["gunshot_injury_i"] == "YES"
-
-    def killed(r):
-        return r["victimization_primary"] == "HOMICIDE"
-
-    rules = {
-        "shootings": shot,
-        "fatal_shootings": lambda r: shot(r) and killed(r),
-        "nonfatal_shootings": lambda r: shot(r) and not killed(r),
-        "homicides": killed,
-    }
-    assert got == {kind: (recount(2020, keep), recount(2019, keep)) for kind, keep in rules.items()}
+    assert got == recount_district("17", "2020-11-29", measure)
     if measure == "incidents":
         assert got["shootings"] == (61, 28)  # the press figures, exactly
+
+
+@pytest.mark.parametrize("measure", ["victims", "incidents"])
+def test_dashboard_table_matches_the_recount(store_dir, monkeypatch, measure) -> None:
+    monkeypatch.setenv("DATA_DIR", str(store_dir))
+    at = AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=60)
+    for name, value in {
+        "level": "district",
+        "area": "17",
+        "as_of": "2020-11-29",
+        "measure": measure,
+    }.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception and not at.warning
+    table = at.table[0].value
+    shown = {
+        str(what).replace(" ", "_"): (int(r["this period"]), int(r["last year"]))
+        for what, r in table.iterrows()
+    }
+    assert shown == recount_district("17", "2020-11-29", measure)
 
 
 def test_recorded_and_geometric_beats_disagree_as_often_as_a_recount_says(

@@ -22,6 +22,7 @@ from pipeline.aggregate import between_dates, select_kind
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.settings import Settings
 from pipeline.store import Store
+from ui import mapview
 from ui.state import Bounds, View
 
 PANEL_COLUMNS = (
@@ -103,7 +104,10 @@ def _source_label(source: str) -> str:
 @st.cache_data(show_spinner=False, max_entries=2)
 def victims(ref: StoreRef, basis: str) -> pd.DataFrame:
     """Every victim with the columns the page uses, areas on `basis`."""
-    return queries.load_victims(Store(Path(ref.path)), basis=basis, columns=PANEL_COLUMNS)
+    rows = queries.load_victims(Store(Path(ref.path)), basis=basis, columns=PANEL_COLUMNS)
+    # Categories filter far faster than Arrow-backed strings, and every rerun filters.
+    text = ["case_number", "block", "age_band", "sex", "district", "beat", "community_area"]
+    return rows.astype(dict.fromkeys(text, "category"))
 
 
 @st.cache_data(show_spinner=False, max_entries=3)
@@ -159,6 +163,18 @@ def map_table(ref: StoreRef, view: View) -> pd.DataFrame:
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def map_json(ref: StoreRef, view: View) -> str:
+    """The map's deck.gl JSON for a view."""
+    return mapview.deck_json(
+        layer_shapes(ref, view.level),
+        map_table(ref, view),
+        facts_labels(ref, view.level),
+        view.level,
+        view.area,
+    )
+
+
 def facts_labels(ref: StoreRef, level: str) -> dict[str, str]:
     found = facts(ref)
     return found.labels[level] if found else {}
@@ -192,9 +208,10 @@ def panels(ref: StoreRef, view: View) -> Panels:
 
 
 def coverage_warnings(ref: StoreRef, view: View) -> list[str]:
-    return _coverage(ref, *spans(view))
+    current, previous = spans(view)
+    return trends.coverage_gaps(months_with_records(ref), [previous, current])
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _coverage(ref: StoreRef, current: trends.Span, previous: trends.Span) -> list[str]:
-    return queries.coverage_warnings(Store(Path(ref.path)), [previous, current])
+@st.cache_data(show_spinner=False, max_entries=2)
+def months_with_records(ref: StoreRef) -> set[str]:
+    return set(victims(ref, "recorded")["occurred_at"].dt.strftime("%Y-%m").unique())

@@ -6,6 +6,7 @@ works in a meeting room with no internet.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,16 @@ from pipeline import stats
 
 LAYER_ID = "areas"
 CHICAGO_VIEW = pdk.ViewState(latitude=41.835, longitude=-87.69, zoom=9.4, pitch=0)
+TOOLTIP = {
+    "html": "<b>{name}</b><br/>this period: {current}<br/>same period last year: "
+    "{previous}<br/>change: {change}<br/>{verdict}",
+    "style": {
+        "backgroundColor": "white",
+        "color": "black",
+        "fontSize": "15px",
+        "border": "1px solid black",
+    },
+}
 SELECTED_ZOOM = {"district": 10.6, "beat": 12.0, "community_area": 11.4}
 LABEL_SIZE = {"district": 15, "beat": 9, "community_area": 9}
 OUTLINE = [30, 30, 30]
@@ -62,20 +73,34 @@ def _name(key: str, label: str | None) -> str:
     return f"{key} ({label})" if label and label != key else key
 
 
-def deck(
+def layer_data(
     shapes: list[dict[str, Any]],
     table: pd.DataFrame,
     labels: dict[str, str],
     level: str,
     selected: str,
-) -> pdk.Deck:
+) -> dict[str, Any]:
+    """The data of each layer, by layer id: areas, labels and (if any) the selected outline."""
     area_features = features(shapes, table, labels)
-    collection = {"type": "FeatureCollection", "features": area_features}
-    layers = [
-        pdk.Layer(
-            "GeoJsonLayer",
-            collection,
-            id=LAYER_ID,
+    data: dict[str, Any] = {
+        LAYER_ID: {"type": "FeatureCollection", "features": area_features},
+        "labels": [
+            {"text": s["key"] if level != "community_area" else s["label"].title(), "at": s["at"]}
+            for s in shapes
+            if _labelled(level, s["key"], selected)
+        ],
+    }
+    chosen = [f for f in area_features if f["properties"]["key"] == selected]
+    if chosen:
+        data["selected"] = {"type": "FeatureCollection", "features": chosen}
+    return data
+
+
+def deck(data: dict[str, Any], level: str, view_state: pdk.ViewState) -> pdk.Deck:
+    """A deck with a layer for each entry of `data` (see `layer_data`)."""
+    styles: dict[str, dict[str, Any]] = {
+        LAYER_ID: dict(
+            type="GeoJsonLayer",
             pickable=True,
             stroked=True,
             filled=True,
@@ -85,17 +110,8 @@ def deck(
             auto_highlight=True,
             highlight_color=[0, 0, 0, 60],
         ),
-        pdk.Layer(
-            "TextLayer",
-            [
-                {
-                    "text": s["key"] if level != "community_area" else s["label"].title(),
-                    "at": s["at"],
-                }
-                for s in shapes
-                if _labelled(level, s["key"], selected)
-            ],
-            id="labels",
+        "labels": dict(
+            type="TextLayer",
             get_position="at",
             get_text="text",
             get_size=LABEL_SIZE[level],
@@ -107,37 +123,56 @@ def deck(
             outline_color=[255, 255, 255],
             font_settings={"sdf": True},
         ),
-    ]
-    chosen = [f for f in area_features if f["properties"]["key"] == selected]
-    if chosen:
-        layers.append(
-            pdk.Layer(
-                "GeoJsonLayer",
-                {"type": "FeatureCollection", "features": chosen},
-                id="selected",
-                stroked=True,
-                filled=False,
-                get_line_color=SELECTED_OUTLINE,
-                line_width_min_pixels=4,
-            )
-        )
-    tooltip = {
-        "html": "<b>{name}</b><br/>this period: {current}<br/>same period last year: "
-        "{previous}<br/>change: {change}<br/>{verdict}",
-        "style": {
-            "backgroundColor": "white",
-            "color": "black",
-            "fontSize": "15px",
-            "border": "1px solid black",
-        },
+        "selected": dict(
+            type="GeoJsonLayer",
+            stroked=True,
+            filled=False,
+            get_line_color=SELECTED_OUTLINE,
+            line_width_min_pixels=4,
+        ),
     }
+    layers = [pdk.Layer(styles[i].pop("type"), data[i], id=i, **styles[i]) for i in data]
     return pdk.Deck(
         layers=layers,
-        initial_view_state=view_for(shapes, level, selected),
+        initial_view_state=view_state,
         map_provider=None,
         map_style=None,
-        tooltip=tooltip,
+        tooltip=TOOLTIP,
     )
+
+
+def deck_json(
+    shapes: list[dict[str, Any]],
+    table: pd.DataFrame,
+    labels: dict[str, str],
+    level: str,
+    selected: str,
+) -> str:
+    """The deck.gl JSON the page sends, compact.
+
+    pydeck's serializer walks every coordinate through Python hooks and indents
+    the result; here it only serializes the small skeleton, and the layer data
+    (plain lists and dicts) goes through `json.dumps` directly.
+    """
+    data = layer_data(shapes, table, labels, level, selected)
+    skeleton = json.loads(
+        deck({i: [] for i in data}, level, view_for(shapes, level, selected)).to_json()
+    )
+    for layer in skeleton["layers"]:
+        layer["data"] = data[layer["id"]]
+    return json.dumps(skeleton, separators=(",", ":"))
+
+
+class SerializedDeck(pdk.Deck):
+    """A deck already turned into JSON (cached per view), so a rerun skips pydeck's
+    serializer; `st.pydeck_chart` only needs `to_json()` and the tooltip."""
+
+    def __init__(self, spec: str):
+        super().__init__(layers=[], map_provider=None, map_style=None, tooltip=TOOLTIP)
+        self._spec = spec
+
+    def to_json(self) -> str:
+        return self._spec
 
 
 def view_for(shapes: list[dict[str, Any]], level: str, selected: str) -> pdk.ViewState:
