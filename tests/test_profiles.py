@@ -38,7 +38,7 @@ def test_recent_incidents_one_row_per_case_newest_first(as_category: bool) -> No
     table = profiles.recent_incidents(victims(as_category))
     assert table["case number"].tolist() == ["C2", "C3", "C1"]
     assert table["block"].tolist() == ["(not published)", "100 W 2ND ST", "0 E 1ST ST"]
-    assert [int(table.at[2, "victims"]), int(table.at[2, "killed"])] == [2, 1]
+    assert table.iloc[2][["victims", "killed"]].to_list() == [2, 1]
     assert not [c for c in table.columns if "name" in c]
 
 
