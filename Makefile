@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine (see README.md):
-#   make run    set up, sync the data, show what the store holds
+#   make run    set up, sync the data, open the dashboard
 #   make test   set up, then lint, type-check and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/python -m pipeline sync $(SYNC_ARGS)
 	$(BIN)/python -m pipeline status
+	$(BIN)/streamlit run dashboard.py
 
 test: setup
 	$(BIN)/ruff check .
@@ -30,3 +31,4 @@ test: setup
 bench: setup
 	$(BIN)/python -m bench.sync_bench
 	$(BIN)/python -m bench.geo_bench
+	$(BIN)/python -m bench.dashboard_bench
