@@ -98,7 +98,9 @@ def run_sync(
     with store.write() as con:
         sync_id = _next_sync_id(con)
         reports = [
-            sync_boundary(con, sync_id, layer, source, request.full or layer in request.boundaries)
+            sync_boundary(
+                con, sync_id, layer, source, request.full or layer in request.boundaries, make_bar
+            )
             for layer, source in boundary_sources.items()
         ]
         refreshed = [r.dataset for r in reports if r.mode != "skipped"]
@@ -143,7 +145,12 @@ def _sources(
 
 
 def sync_boundary(
-    con: duckdb.DuckDBPyConnection, sync_id: int, layer: str, source: BoundarySource, refresh: bool
+    con: duckdb.DuckDBPyConnection,
+    sync_id: int,
+    layer: str,
+    source: BoundarySource,
+    refresh: bool,
+    make_bar: MakeBar = no_bar,
 ) -> SyncReport:
     """Replace one layer, unless it is already stored and no refresh was asked for."""
     started = _now()
@@ -151,7 +158,13 @@ def sync_boundary(
     if stored and stored[0] and not refresh:
         return SyncReport(layer, source.description, "skipped")
     clock = time.perf_counter()
-    rows = boundary_rows(LAYERS[layer], source.feature_collection(), source.description)
+    bar = make_bar(layer, None)
+    try:
+        collection = source.feature_collection()
+        bar.update(len(collection.get("features") or []))
+    finally:
+        bar.close()
+    rows = boundary_rows(LAYERS[layer], collection, source.description)
     old = dict(
         con.execute("SELECT key, geometry FROM boundaries WHERE layer = ?", [layer]).fetchall()
     )

@@ -7,6 +7,8 @@ BASE = """
 /* Keep the main column inside a phone's width: wrap, never scroll sideways. */
 .main .block-container, [data-testid="stMainBlockContainer"] { max-width: 1400px; }
 [data-testid="stMarkdownContainer"] p { overflow-wrap: anywhere; }
+/* Header and row-label cells default to a light grey; darken them for WCAG AA contrast. */
+[data-testid="stTable"] th { color: #1a1a1a !important; }
 .freshness { color: #1a1a1a; font-size: 0.95rem; margin: 0 0 0.5rem 0; }
 .legend span.swatch { display: inline-block; width: 1.1em; height: 1.1em;
   border: 1px solid #333; vertical-align: middle; margin: 0 0.3em 0 0.8em; }
