@@ -32,3 +32,4 @@ bench: setup
 	$(BIN)/python -m bench.sync_bench
 	$(BIN)/python -m bench.geo_bench
 	$(BIN)/python -m bench.dashboard_bench
+	$(BIN)/python -m bench.brief_bench

@@ -194,7 +194,7 @@ def page(ref: data.StoreRef, found: data.Facts, view: View) -> None:
         f"{previous.start:%d %b %Y} to {previous.end:%d %b %Y}. Counting **{view.measure}**."
     )
     panels = data.panels(ref, view)
-    show_compstat(panels.compstat, view, incomplete=bool(data.coverage_warnings(ref, view)))
+    show_compstat(ref, panels.compstat, view, incomplete=bool(data.coverage_warnings(ref, view)))
     show_map(ref, view, data.map_table(ref, view))
     show_details(panels, view)
     show_definitions(found, view)
@@ -254,7 +254,7 @@ def legend(table: pd.DataFrame, view: View) -> str:
     return f'<div class="legend"><b>{title}:</b>{items}</div>'
 
 
-def show_compstat(compstat: pd.DataFrame, view: View, incomplete: bool) -> None:
+def show_compstat(ref: data.StoreRef, compstat: pd.DataFrame, view: View, incomplete: bool) -> None:
     st.subheader("This period against last year")
     shown = compstat if not incomplete else trends.mark_incomplete(compstat)
     table = pd.DataFrame(
@@ -273,12 +273,34 @@ def show_compstat(compstat: pd.DataFrame, view: View, incomplete: bool) -> None:
     sentence = headline(shown, view)
     if sentence:
         st.markdown(sentence)
+    brief_button(ref, view)
     st.download_button(
         "Download this table (CSV)",
         shown.to_csv(index=False),
         file_name=f"compstat_{view.level}_{view.area or 'city'}_{view.as_of}.csv",
         mime="text/csv",
     )
+
+
+def brief_button(ref: data.StoreRef, view: View) -> None:
+    """A printable one-page brief for the selected area (drawn only when asked for)."""
+    if not view.area or view.as_of is None:
+        st.caption("Pick an area for a printable one-page brief.")
+        return
+    wanted = (view.level, view.area, view.as_of, view.measure)
+    if st.button(
+        "Prepare a one-page brief (PDF)",
+        key="brief",
+        help=f"Year to date through {view.as_of}, for a meeting handout",
+    ):
+        st.session_state["brief_for"] = wanted
+    if st.session_state.get("brief_for") == wanted:
+        st.download_button(
+            "Download the brief (PDF)",
+            data.brief_pdf(ref, *wanted),
+            file_name=f"brief_{view.level}_{view.area.replace(' ', '_').lower()}_{view.as_of}.pdf",
+            mime="application/pdf",
+        )
 
 
 def headline(compstat: pd.DataFrame, view: View) -> str:

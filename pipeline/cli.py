@@ -132,6 +132,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_basis(compare)
     compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
     compare.set_defaults(run=cmd_compare)
+
+    brief = commands.add_parser(
+        "brief", parents=[common], help="one-page PDF or PNG brief for a meeting"
+    )
+    area = brief.add_mutually_exclusive_group(required=True)
+    area.add_argument("--district", metavar="N")
+    area.add_argument("--beat", metavar="NNNN")
+    area.add_argument("--community-area", metavar="NAME")
+    brief.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="last day counted (default: the latest date in the store)",
+    )
+    brief.add_argument("--measure", choices=aggregate.MEASURES, default="victims")
+    brief.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE.pdf|FILE.png",
+        help="where to write (default: brief_<area>_<as-of>.pdf here)",
+    )
+    brief.set_defaults(run=cmd_brief)
     return parser
 
 
@@ -284,13 +307,27 @@ def _as_of(store: Store, asked: date | None) -> date:
 def _compare_target(args: argparse.Namespace) -> tuple[str | None, str | None, bool]:
     """(area column, key, every area?) from the mutually exclusive flags; citywide has no column."""
     for by, value, every in (
-        ("district", args.district, args.all_districts),
-        ("beat", args.beat, args.all_beats),
-        ("community_area", args.community_area, args.all_community_areas),
+        ("district", args.district, getattr(args, "all_districts", False)),
+        ("beat", args.beat, getattr(args, "all_beats", False)),
+        ("community_area", args.community_area, getattr(args, "all_community_areas", False)),
     ):
         if value is not None or every:
             return by, value, bool(every)
     return None, None, False
+
+
+def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.brief import make_brief  # matplotlib: only loaded when a brief is made
+
+    by, key, _ = _compare_target(args)
+    assert by is not None and key is not None
+    store = Store(settings.store_path)
+    output = args.output or Path(
+        f"brief_{by}_{key.replace(' ', '_').lower()}_{args.as_of or queries.latest_date(store)}.pdf"
+    )
+    written = make_brief(store, by, key, output, args.as_of, args.measure)
+    print(f"wrote {written}")
+    return 0
 
 
 def render(table: pd.DataFrame, fmt: str) -> str:

@@ -105,3 +105,28 @@ def weekly_this_vs_last(
     )
     table.index.name = "week"
     return table
+
+
+def monthly_this_vs_last(
+    victims: pd.DataFrame, current: Span, previous: Span, measure: str = "victims"
+) -> pd.DataFrame:
+    """Counts per calendar month of each span, side by side (index: 'Jan', 'Feb', ...).
+
+    Both spans end on the same day of the year, so a partial last month is
+    partial in both columns alike.
+    """
+    columns = {}
+    months = pd.period_range(current.start, current.end, freq="M")
+    for label, span in (("this year", current), ("last year", previous)):
+        rows = victims[
+            (victims["occurred_at"] >= pd.Timestamp(span.start))
+            & (victims["occurred_at"] < pd.Timestamp(span.end) + pd.Timedelta(days=1))
+        ]
+        month = rows["occurred_at"].dt.month
+        counts = (
+            month.value_counts()
+            if measure == "victims"
+            else rows["case_number"].groupby(month).nunique()
+        )
+        columns[label] = counts.reindex(months.month, fill_value=0).to_numpy("int64")
+    return pd.DataFrame(columns, index=pd.Index(months.strftime("%b"), name="month"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -44,13 +46,13 @@ def comparison_header(
     ]
 
 
-def comparison_table(rows: pd.DataFrame, first: str) -> str:
-    """Rows with current/previous/change/pct_change/p_value/verdict, readable at a glance."""
-    shown = pd.DataFrame(
+def comparison_rows(rows: pd.DataFrame, first: str) -> pd.DataFrame:
+    """The CompStat table as display strings (the CLI, the page and the brief agree)."""
+    return pd.DataFrame(
         {
             first: rows[first].str.replace("_", " "),
-            "this year": rows["current"],
-            "last year": rows["previous"],
+            "this year": rows["current"].map(str),
+            "last year": rows["previous"].map(str),
             "change": rows["change"].map(lambda c: f"{c:+d}"),
             "% change": [
                 stats.describe_pct(c, p)
@@ -60,7 +62,36 @@ def comparison_table(rows: pd.DataFrame, first: str) -> str:
             "verdict": rows["verdict"],
         }
     )
-    return shown.to_string(index=False)
+
+
+def comparison_table(rows: pd.DataFrame, first: str) -> str:
+    """Rows with current/previous/change/pct_change/p_value/verdict, readable at a glance."""
+    return comparison_rows(rows, first).to_string(index=False)
+
+
+def summary_sentence(row: Mapping[Any, Any], what: str, span_name: str = "year to date") -> str:
+    """'Shootings are down 23 % year to date, 31 against 40; this change is within normal
+    variation.' from one CompStat row."""
+    current, previous = int(row["current"]), int(row["previous"])
+    if current == previous:
+        movement = "unchanged"
+    else:
+        pct = stats.describe_pct(current, previous)
+        movement = (
+            ("up " if current > previous else "down ") + pct.lstrip("+-")
+            if pct != "new"
+            else "up from none"
+        )
+    verdict = str(row["verdict"])
+    judged = {
+        stats.TOO_FEW: "there are too few to judge a trend",
+        stats.NORMAL_VARIATION: "this change is within normal variation",
+        stats.LIKELY_INCREASE: "this change is a likely increase",
+        stats.LIKELY_DECREASE: "this change is a likely decrease",
+    }.get(verdict, f"no verdict ({verdict})")
+    return (
+        f"{what.capitalize()} are {movement} {span_name}, {current} against {previous}; {judged}."
+    )
 
 
 def format_p(p: float) -> str:

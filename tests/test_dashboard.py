@@ -132,3 +132,13 @@ def test_no_name_columns_on_the_page(store, monkeypatch) -> None:
     at = app(store, monkeypatch)
     for frame in at.dataframe:
         assert not [c for c in frame.value.columns if "name" in str(c).lower()]
+
+
+def test_brief_button_prepares_a_pdf_for_the_selected_area(store, monkeypatch) -> None:
+    at = app(store, monkeypatch)
+    assert "Pick an area for a printable one-page brief." in [c.value for c in at.caption]
+    at.selectbox(key="area").set_value("1").run()
+    at.button(key="brief").click().run()
+    assert not at.exception
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert "Download the brief (PDF)" in labels

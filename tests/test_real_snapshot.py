@@ -21,6 +21,7 @@ from pipeline.store import Store
 from pipeline.sync import SyncRequest, run_sync
 from tests.conftest import BOUNDARY_FILES, RECONSTRUCTED, SAMPLE_DIR, VICTIMS, needs_snapshot
 from tests.soda_server import SodaServer
+from tests.test_brief import compare_rows, contains_in_order, pdf_words
 
 pytestmark = needs_snapshot
 
@@ -289,3 +290,33 @@ def test_recorded_and_geometric_beats_disagree_as_often_as_a_recount_says(
     out = capsys.readouterr().out
     assert f"{unassigned:,} victims in no beat" in out
     assert f"recorded code differs from the location's: beat {differs:,}," in out
+
+
+@pytest.mark.parametrize(
+    ("flag", "area"),
+    [("--district", "17"), ("--beat", "1713"), ("--community-area", "ALBANY PARK")],
+    ids=["district-17", "beat-1713", "albany-park"],
+)
+def test_briefs_carry_the_compare_numbers(store_dir, tmp_path, capsys, flag, area) -> None:
+    out = tmp_path / "brief.pdf"
+    assert (
+        main(
+            [
+                "brief",
+                "--data-dir",
+                str(store_dir),
+                flag,
+                area,
+                "--as-of",
+                "2020-11-29",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    words = pdf_words(out)
+    rows = compare_rows(capsys, store_dir, flag, area, "--as-of", "2020-11-29")
+    assert len(rows) == 4
+    for row in rows:
+        assert contains_in_order(words, " ".join(row).split()), row

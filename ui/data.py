@@ -8,7 +8,9 @@ Arguments are small and hashable; results are DataFrames or plain values.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +217,15 @@ def coverage_warnings(ref: StoreRef, view: View) -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=2)
 def months_with_records(ref: StoreRef) -> set[str]:
     return set(victims(ref, "recorded")["occurred_at"].dt.strftime("%Y-%m").unique())
+
+
+@st.cache_data(show_spinner="Drawing the brief...", max_entries=8)
+def brief_pdf(ref: StoreRef, level: str, area: str, as_of: date, measure: str) -> bytes:
+    """The one-page meeting brief (year to date) as PDF bytes."""
+    from pipeline.brief import make_brief  # matplotlib: loaded only when asked for
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_brief(
+            Store(Path(ref.path)), level, area, Path(tmp) / "brief.pdf", as_of, measure
+        )
+        return path.read_bytes()
