@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -155,7 +155,63 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write (default: brief_<area>_<as-of>.pdf here)",
     )
     brief.set_defaults(run=cmd_brief)
+
+    hot = commands.add_parser(
+        "hotspots", parents=[common], help="Getis-Ord Gi* hot spots (FDR-corrected)"
+    )
+    hot.add_argument(
+        "--level",
+        choices=["beat", "hex"],
+        default="beat",
+        help="beats (contiguity) or ~350 m H3 hexagons (first ring)",
+    )
+    hot.add_argument(
+        "--start", type=iso_date, metavar="YYYY-MM-DD", help="default: 365 days before --end"
+    )
+    hot.add_argument(
+        "--end",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="inclusive (default: the latest date in the store)",
+    )
+    hot.add_argument("--kind", choices=list(aggregate.KINDS), default="shootings")
+    hot.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    hot.set_defaults(run=cmd_hotspots)
+
+    windows = commands.add_parser(
+        "windows", parents=[common], help="retaliation-risk windows still open"
+    )
+    windows.add_argument(
+        "--as-of", type=iso_date, metavar="YYYY-MM-DD", help="default: the latest date in the store"
+    )
+    windows.add_argument(
+        "--days", type=positive_int, default=14, help="shootings of the last N days (default 14)"
+    )
+    windows.add_argument(
+        "--radius-m",
+        type=positive_int,
+        default=400,
+        help="follow-ups within this many metres (default 400)",
+    )
+    windows.add_argument(
+        "--window-days",
+        type=positive_int,
+        default=14,
+        help="length of each shooting's risk window in days (default 14)",
+    )
+    windows.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    windows.set_defaults(run=cmd_windows)
     return parser
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"was {text!r} but must be a whole number >= 1")
+    return value
 
 
 def add_basis(parser: argparse.ArgumentParser) -> None:
@@ -327,6 +383,46 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     )
     written = make_brief(store, by, key, output, args.as_of, args.measure)
     print(f"wrote {written}")
+    return 0
+
+
+def cmd_hotspots(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import outreach
+
+    store = Store(settings.store_path)
+    end = _as_of(store, args.end)
+    start = args.start or end - timedelta(days=364)
+    if start > end:
+        raise UsageError(f"--start {start} is after --end {end}")
+    table = outreach.hotspot_table(store, args.level, start, end, args.kind)
+    table = table.rename(columns={"area": "beat" if args.level == "beat" else "cell"})
+    if args.format == "table":
+        table = table[table["class"] != "not significant"]
+        print(
+            f"{args.kind.replace('-', ' ')} hot and cold spots, {start}..{end}, "
+            f"{'beats' if args.level == 'beat' else 'H3 cells'}; Gi*, 999 permutations, "
+            "FDR-corrected (not-significant areas not listed)"
+        )
+    print(render(table, args.format))
+    return 0
+
+
+def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import outreach
+
+    store = Store(settings.store_path)
+    as_of = _as_of(store, args.as_of)
+    table = outreach.windows_table(store, as_of, args.days, args.radius_m, args.window_days)
+    table = table.assign(
+        occurred_at=table["occurred_at"].astype(str), window_end=table["window_end"].astype(str)
+    )
+    if args.format == "table":
+        print(
+            f"retaliation-risk windows open on {as_of}: shootings of the last {args.days} "
+            f"days; follow-ups within {args.radius_m} m in the {args.window_days} days after"
+        )
+        table = table.drop(columns=["latitude", "longitude"])
+    print(render(table, args.format))
     return 0
 
 
