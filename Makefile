@@ -33,3 +33,4 @@ bench: setup
 	$(BIN)/python -m bench.geo_bench
 	$(BIN)/python -m bench.dashboard_bench
 	$(BIN)/python -m bench.brief_bench
+	$(BIN)/python -m bench.outreach_bench

@@ -3,9 +3,14 @@
 `gi_star(counts, neighbours)` wraps `esda.G_Local(star=True)` on binary
 weights: each area's sum over itself and its neighbours against the city's
 mean, with 999 conditional permutations from a fixed seed so results repeat.
-The permutation p-value is esda's one-sided pseudo p doubled (two-sided,
-capped at 1); Benjamini-Hochberg then controls the false discovery rate over
-all areas, and classes follow the FDR-adjusted p: hot/cold at 99, 95, 90 %.
+z is the Gi* z-score (Ord and Getis, as ArcGIS reports it); p comes from the
+conditional permutations: the observed statistic standardised by the permuted
+ones (esda's `z_sim`), two-sided normal tail. A raw pseudo p-value cannot go below
+1 / (permutations + 1), which after a false-discovery correction over
+thousands of hexagons could never be significant; the permutation z keeps the
+conditional-permutation reference without that floor. Benjamini-Hochberg then
+controls the false discovery rate over all areas, and classes follow the
+FDR-adjusted p: hot/cold at 99, 95, 90 %.
 
 The weights object is built fresh on every call: esda sets `w.transform` on
 the object it is given, and a shared one would change under other callers.
@@ -97,7 +102,7 @@ def gi_star(
             y, w, transform="B", permutations=permutations, star=True, seed=seed, n_jobs=1
         )
     z = np.nan_to_num(np.asarray(g.Zs, dtype=float))
-    p = np.minimum(1.0, 2 * np.asarray(g.p_sim, dtype=float))
+    p = np.minimum(1.0, 2 * np.nan_to_num(np.asarray(g.p_z_sim, dtype=float), nan=0.5))
     return _result(keys, y, z, p)
 
 

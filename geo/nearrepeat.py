@@ -85,27 +85,42 @@ def open_windows(
     pool = events[
         (events["occurred_at"] >= recent["occurred_at"].min())
         & (events["occurred_at"] < end_of_day)
-    ].reset_index(drop=True)
-    tree = cKDTree(project(pool["longitude"], pool["latitude"]))
-    near = tree.query_ball_point(project(recent["longitude"], recent["latitude"]), r=radius_m)
-    times = pool["occurred_at"].to_numpy()
-    cases = pool["case_number"].to_numpy()
-    followups = []
-    for (_, row), hits in zip(recent.iterrows(), near, strict=True):
-        stop = min(row["occurred_at"] + pd.Timedelta(days=window_days), end_of_day)
-        followups.append(
-            sum(
-                1
-                for i in hits
-                if row["occurred_at"] < times[i] <= stop and cases[i] != row["case_number"]
-            )
-        )
+    ]
+    followups = count_followups(recent, pool, radius_m, window_days, until=end_of_day)
     out = recent.assign(
         window_end=(recent["occurred_at"] + pd.Timedelta(days=window_days)).dt.date,
         followups=followups,
     )
     out["days_left"] = [(end - as_of).days for end in out["window_end"]]
     return out[columns].sort_values("occurred_at", ascending=False, ignore_index=True)
+
+
+def count_followups(
+    events: pd.DataFrame,
+    pool: pd.DataFrame,
+    radius_m: float = 400,
+    window_days: int = 14,
+    until: pd.Timestamp | None = None,
+) -> list[int]:
+    """For each incident in `events`: other incidents of `pool` within `radius_m` metres in
+    the `window_days` after it (and before `until`, if given)."""
+    pool = pool.reset_index(drop=True)
+    tree = cKDTree(project(pool["longitude"], pool["latitude"]))
+    near = tree.query_ball_point(project(events["longitude"], events["latitude"]), r=radius_m)
+    times = pool["occurred_at"].to_numpy()
+    cases = pool["case_number"].to_numpy()
+    window = np.timedelta64(window_days, "D")
+    limit = np.datetime64(until) if until is not None else None
+    counts = []
+    for start, case, hits in zip(
+        events["occurred_at"].to_numpy(), events["case_number"].to_numpy(), near, strict=True
+    ):
+        stop = start + window if limit is None else min(start + window, limit)
+        index = np.asarray(hits, dtype=int)
+        counts.append(
+            int(np.sum((times[index] > start) & (times[index] <= stop) & (cases[index] != case)))
+        )
+    return counts
 
 
 def knox_test(

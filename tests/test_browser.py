@@ -188,3 +188,17 @@ def test_a_phone_has_no_sideways_scrolling(server, browser) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=ARTIFACTS / "phone_district17.png", full_page=True)
     page.close()
+
+
+def test_outreach_page_shows_hot_spots_and_windows(server, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(f"{server}/Outreach")
+    page.wait_for_selector("canvas", timeout=90_000)
+    page.wait_for_function(
+        "() => document.body.innerText.includes('Open retaliation-risk windows')", timeout=90_000
+    )
+    text = page.locator("body").inner_text()
+    assert "Significant hot and cold spots" in text and "Emerging hot spots" in text
+    page.wait_for_timeout(1500)
+    page.screenshot(path=ARTIFACTS / "outreach.png", full_page=True)
+    page.close()
