@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from geo.hotspots import PERMUTATIONS, SEED, gi_star
+from geo.hotspots import PERMUTATIONS, SEED, binary_weights, gi_star
 
 SHARE = 0.9
 TREND_ALPHA = 0.05
@@ -98,8 +98,9 @@ def emerging_hotspots(
     z = pd.DataFrame(index=counts.index, dtype=float)
     hot = pd.DataFrame(index=counts.index, dtype=bool)
     last = pd.Series("", index=counts.index)
+    weights = binary_weights([str(k) for k in counts.index], neighbours)  # one for all slices
     for slice_ in counts.columns:
-        result = gi_star(counts[slice_], neighbours, permutations, seed).set_index("area")
+        result = gi_star(counts[slice_], neighbours, permutations, seed, weights).set_index("area")
         z[slice_] = result["z"].reindex(counts.index.astype(str)).to_numpy()
         hot[slice_] = (
             result["class"].str.startswith("hot").reindex(counts.index.astype(str)).to_numpy()

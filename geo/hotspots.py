@@ -12,8 +12,10 @@ conditional-permutation reference without that floor. Benjamini-Hochberg then
 controls the false discovery rate over all areas, and classes follow the
 FDR-adjusted p: hot/cold at 99, 95, 90 %.
 
-The weights object is built fresh on every call: esda sets `w.transform` on
-the object it is given, and a shared one would change under other callers.
+esda sets `w.transform` on the weights object it is given, so each call builds
+its own from the plain neighbour lists, unless the caller hands in one made by
+`binary_weights` for this purpose only (emerging hot spots reuse one across
+time slices: the transform is always "B", so the mutation is harmless there).
 """
 
 from __future__ import annotations
@@ -70,11 +72,25 @@ def significance_class(z: float, p_fdr: float) -> str:
     return NOT_SIGNIFICANT
 
 
+def binary_weights(keys: Sequence[str], neighbours: Mapping[str, Sequence[str]]) -> object:
+    """A libpysal W over `keys` (in that order) from neighbour lists."""
+    import libpysal
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # islands
+        return libpysal.weights.W(
+            {k: list(neighbours.get(k, [])) for k in keys},
+            id_order=list(keys),
+            silence_warnings=True,
+        )
+
+
 def gi_star(
     counts: pd.Series,
     neighbours: Mapping[str, Sequence[str]],
     permutations: int = PERMUTATIONS,
     seed: int = SEED,
+    weights: object | None = None,
 ) -> pd.DataFrame:
     """Gi* per area: columns area, count, z, p, p_fdr, class (index order of `counts`).
 
@@ -82,7 +98,6 @@ def gi_star(
     (zeros included: leaving out quiet areas would bias every z-score).
     """
     import esda
-    import libpysal
 
     missing = set(neighbours) - set(counts.index)
     if missing:
@@ -93,11 +108,9 @@ def gi_star(
     y = counts.to_numpy(dtype=float)
     if len(keys) < 3 or y.sum() == 0:
         return _result(keys, y, np.zeros(len(y)), np.ones(len(y)))
+    w = weights if weights is not None else binary_weights(keys, neighbours)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # islands and esda's own deprecation chatter
-        w = libpysal.weights.W(
-            {k: list(neighbours.get(k, [])) for k in keys}, id_order=keys, silence_warnings=True
-        )
+        warnings.simplefilter("ignore")  # esda's own deprecation chatter
         g = esda.G_Local(
             y, w, transform="B", permutations=permutations, star=True, seed=seed, n_jobs=1
         )
