@@ -46,17 +46,24 @@ def full_years(victims: pd.DataFrame) -> list[int]:
 
 
 def reference_breaks(
-    victims: pd.DataFrame, by: str, kind: str, measure: str, areas: list[str], classes: int = 5
+    victims: pd.DataFrame,
+    by: str,
+    kind: str,
+    measure: str,
+    areas: list[str],
+    years: list[int] | None = None,
+    classes: int = 5,
 ) -> list[float]:
     """Upper bounds of the first `classes - 1` count classes (yearly counts per area).
 
-    Quantiles of every area's count in every full year, zeros included, rounded
-    to whole numbers and made strictly increasing.
+    Quantiles of every area's count in every full year (`years`, by default
+    `full_years(victims)`), zeros included, rounded to whole numbers and made
+    strictly increasing.
     """
-    chosen = select_kind(victims, kind)
-    years = full_years(victims)
+    years = full_years(victims) if years is None else years
     if not years or not areas:
         return []
+    chosen = select_kind(victims, kind)
     chosen = chosen[chosen["occurred_at"].dt.year.isin(years)]
     keys = chosen[by].astype("string").fillna(UNKNOWN_AREA)
     group = [keys, chosen["occurred_at"].dt.year]

@@ -27,10 +27,14 @@ def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> Non
         for name in layers:
             layer = load_layer(con, name)
             check_layer(layer)
-            con.executemany(
-                "UPDATE boundaries SET web_geometry = ? WHERE layer = ? AND key = ?",
-                [[g, name, k] for k, g in zip(layer.keys, web_geometries(layer), strict=True)],
+            web = pd.DataFrame({"key": layer.keys.astype(str), "web": web_geometries(layer)})
+            con.register("web", web)
+            con.execute(
+                "UPDATE boundaries SET web_geometry = web.web FROM web "
+                "WHERE boundaries.layer = ? AND boundaries.key = web.key",
+                [name],
             )
+            con.unregister("web")
         beats, districts = load_layer(con, "beats"), load_layer(con, "districts")
         if len(beats) and len(districts):
             check_nesting(beats, districts)
@@ -58,18 +62,15 @@ def refresh_map_breaks(con: duckdb.DuckDBPyConnection) -> None:
         "a.geo_beat AS beat, a.geo_community_area AS community_area "
         "FROM victims v LEFT JOIN victim_areas a USING (unique_id)"
     ).df()
-    years = json.dumps(full_years(victims)) if len(victims) else "[]"
+    years = full_years(victims) if len(victims) else []
+    reference = victims[victims["occurred_at"].dt.year.isin(years)]
     rows = []
     for level, layer in LAYER_OF_AREA.items():
-        areas = [
-            r[0]
-            for r in con.execute("SELECT key FROM boundaries WHERE layer = ?", [layer]).fetchall()
-        ]
+        keys = con.execute("SELECT key FROM boundaries WHERE layer = ?", [layer]).fetchall()
+        areas = [r[0] for r in keys]
         for kind in KINDS:
             for measure in MEASURES:
-                breaks = (
-                    reference_breaks(victims, level, kind, measure, areas) if len(victims) else []
-                )
-                rows.append([level, kind, measure, json.dumps(breaks), years])
+                breaks = reference_breaks(reference, level, kind, measure, areas, years)
+                rows.append([level, kind, measure, json.dumps(breaks), json.dumps(years)])
     con.execute("DELETE FROM map_breaks")
     con.executemany("INSERT INTO map_breaks VALUES (?, ?, ?, ?, ?)", rows)

@@ -59,15 +59,19 @@ SOURCE_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 #: Columns a victims source must have; without them nothing can be validated.
-REQUIRED_SOURCE_COLUMNS = (
-    ("unique_id", "cpd_id"),
+#: Socrata's JSON leaves out a row's null fields, so a small incremental read
+#: can lack a column that is merely empty there: the nullable ones are only
+#: required once a read has `DRIFT_MIN_ROWS` rows, where a column absent from
+#: every row means it was renamed or dropped.
+REQUIRED_SOURCE_COLUMNS = (("unique_id", "cpd_id"), ("date",))
+REQUIRED_IN_LARGE_READS = (
     ("case_number",),
-    ("date",),
     ("victimization_primary",),
     ("gunshot_injury_i",),
     ("latitude",),
     ("longitude",),
 )
+DRIFT_MIN_ROWS = 50
 
 NAME_COLUMN_PREFIXES = ("homicide_victim_",)
 
@@ -99,10 +103,11 @@ def normalize_columns(raw: pd.DataFrame) -> pd.DataFrame:
     return renamed.drop(columns=names)
 
 
-def check_source_columns(columns: Iterable[str], dataset: str) -> None:
+def check_source_columns(columns: Iterable[str], dataset: str, rows: int = DRIFT_MIN_ROWS) -> None:
     """Raise `SchemaDriftError` if a required column is absent (after `normalize_columns`)."""
     present = set(columns)
-    missing = [" or ".join(alts) for alts in REQUIRED_SOURCE_COLUMNS if not present & set(alts)]
+    required = REQUIRED_SOURCE_COLUMNS + (REQUIRED_IN_LARGE_READS if rows >= DRIFT_MIN_ROWS else ())
+    missing = [" or ".join(alts) for alts in required if not present & set(alts)]
     if missing:
         raise SchemaDriftError(
             f"{dataset}: source is missing column(s) {', '.join(repr(m) for m in missing)}; "
@@ -110,26 +115,57 @@ def check_source_columns(columns: Iterable[str], dataset: str) -> None:
         )
 
 
-def validate_victims(raw: pd.DataFrame, dataset: str = "victims") -> Validated:
-    """Type and check raw victim rows; see the module docstring."""
+@dataclass
+class ParsedPage:
+    """One page typed and checked row by row; duplicates are settled across pages later."""
+
+    raw: pd.DataFrame  # normalised columns, names dropped
+    typed: pd.DataFrame
+    broken: dict[str, pd.Series]
+
+
+def parse_page(raw: pd.DataFrame) -> ParsedPage:
+    """Type one page of raw rows (any source shape) and flag every broken rule."""
     raw = normalize_columns(raw).reset_index(drop=True)
-    if raw.empty:
-        return Validated(_empty(VICTIM_COLUMNS), _empty(QUARANTINE_COLUMNS), {})
-    check_source_columns(raw.columns, dataset)
     typed, broken = _parse(raw)
+    return ParsedPage(raw, typed, broken)
+
+
+def combine_pages(pages: list[ParsedPage], dataset: str = "victims") -> Validated:
+    """Check the columns of the whole read, settle duplicate ids, split good from bad."""
+    pages = [p for p in pages if len(p.raw)]
+    if not pages:
+        return Validated(_empty(VICTIM_COLUMNS), _empty(QUARANTINE_COLUMNS), {})
+    columns = set().union(*(p.raw.columns for p in pages))
+    check_source_columns(columns, dataset, rows=sum(len(p.raw) for p in pages))
+    typed = pd.concat([p.typed for p in pages], ignore_index=True)
+    broken = {
+        rule: pd.concat([p.broken[rule] for p in pages], ignore_index=True)
+        for rule in pages[0].broken
+    }
     broken[RULE_SUPERSEDED] = _superseded(typed)
     reasons = _reasons(broken)
     bad = reasons.notna()
     victims = typed.loc[~bad, list(VICTIM_COLUMNS)].reset_index(drop=True)
+    bad_raw = (
+        pd.concat([p.raw for p in pages], ignore_index=True).loc[bad]
+        if bad.any()
+        else pd.DataFrame()
+    )
     quarantine = pd.DataFrame(
         {
             "unique_id": typed.loc[bad, "unique_id"],
             "reasons": reasons[bad],
-            "raw": _raw_json(raw.loc[bad]),
+            "raw": _raw_json(bad_raw),
         }
     ).reset_index(drop=True)
     counts = {rule: int(mask.sum()) for rule, mask in broken.items() if mask.any()}
     return Validated(victims, quarantine, counts)
+
+
+def validate_victims(raw: pd.DataFrame, dataset: str = "victims") -> Validated:
+    """Type and check raw victim rows; see the module docstring."""
+    return combine_pages([parse_page(raw)], dataset)
 
 
 def _empty(columns: dict[str, str]) -> pd.DataFrame:
@@ -159,7 +195,8 @@ def _number(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _code(text: pd.Series, width: int = 0) -> tuple[pd.Series, pd.Series]:
     """Integer-like codes ('08', '17.0') as strings ('8', '17'), zero-padded to `width`."""
     values, bad = _number(text)
-    whole = values.notna() & (values == values.round())
+    # Codes are small whole numbers; 'inf' or 1e30 are typos, not districts.
+    whole = values.notna() & (values.abs() < 1e9) & (values == values.round())
     bad = bad | (values.notna() & ~whole)
     as_int = values.where(whole).astype("Int64").astype("string")
     if width:
@@ -174,9 +211,13 @@ def _timestamps(text: pd.Series) -> pd.Series:
         format="ISO8601",
         errors="coerce",
         utc=True,
-    )
-    export = pd.to_datetime(text, format=EXPORT_DATE_FORMAT, errors="coerce")
-    return iso.dt.tz_localize(None).fillna(export).astype("datetime64[us]")
+    ).dt.tz_localize(None)
+    rest = text.notna() & iso.isna()  # only these can be in the export's format
+    if rest.any():
+        iso = iso.fillna(
+            pd.to_datetime(text.where(rest), format=EXPORT_DATE_FORMAT, errors="coerce")
+        )
+    return iso.astype("datetime64[us]")
 
 
 def _parse(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:

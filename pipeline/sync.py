@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 
 from pipeline.boundaries import LAYERS, boundary_rows
 from pipeline.places import refresh_boundaries, refresh_victim_areas
-from pipeline.schema import VICTIM_COLUMNS, validate_victims
+from pipeline.schema import VICTIM_COLUMNS, ParsedPage, combine_pages, parse_page
 from pipeline.settings import Settings
 from pipeline.sources import BoundarySource, VictimSource
 from pipeline.sources.files import FileVictims, GeoJSONFile
@@ -97,17 +98,34 @@ def run_sync(
     store = Store(settings.store_path)
     with store.write() as con:
         sync_id = _next_sync_id(con)
-        reports = [
-            sync_boundary(
-                con, sync_id, layer, source, request.full or layer in request.boundaries, make_bar
-            )
-            for layer, source in boundary_sources.items()
-        ]
-        refreshed = [r.dataset for r in reports if r.mode != "skipped"]
-        stale = _layers_without_web_geometry(con)
-        if refreshed or stale:
-            refresh_boundaries(con, sorted(set(refreshed) | set(stale)))
-        victims = sync_victims(con, sync_id, victims_source, settings, request.full, make_bar)
+        started, clock = _now(), time.perf_counter()
+        since = None if request.full else incremental_watermark(con, victims_source, settings)
+        # Victims download in the background while boundaries are read and checked here:
+        # the wait on the network overlaps the geometry work. Only this thread uses `con`.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
+            download = pool.submit(_fetch, victims_source, since, make_bar)
+            try:
+                reports = [
+                    sync_boundary(
+                        con,
+                        sync_id,
+                        layer,
+                        source,
+                        request.full or layer in request.boundaries,
+                        make_bar,
+                    )
+                    for layer, source in boundary_sources.items()
+                ]
+                refreshed = [r.dataset for r in reports if r.mode != "skipped"]
+                stale = _layers_without_web_geometry(con)
+                if refreshed or stale:
+                    refresh_boundaries(con, sorted(set(refreshed) | set(stale)))
+            except BaseException:
+                download.cancel()
+                raise
+            fetched = download.result()
+        victims = store_victims(con, sync_id, victims_source, fetched, since, started)
+        victims.seconds = time.perf_counter() - clock
         changed = victims.rows_added or victims.rows_updated or victims.rows_removed
         if refreshed or changed or _places_out_of_step(con):
             refresh_victim_areas(con)
@@ -197,24 +215,35 @@ def sync_victims(
     make_bar: MakeBar = no_bar,
 ) -> SyncReport:
     """Fetch (all rows, or those updated since the watermark), validate, upsert or replace."""
-    started = _now()
-    clock = time.perf_counter()
+    started, clock = _now(), time.perf_counter()
     since = None if full else incremental_watermark(con, source, settings)
-    raw = _fetch(source, since, make_bar)
-    validated = validate_victims(raw, dataset="victims")
+    report = store_victims(con, sync_id, source, _fetch(source, since, make_bar), since, started)
+    report.seconds = time.perf_counter() - clock
+    return report
+
+
+def store_victims(
+    con: duckdb.DuckDBPyConnection,
+    sync_id: int,
+    source: VictimSource,
+    fetched: Fetched,
+    since: str | None,
+    started: datetime,
+) -> SyncReport:
+    """Validate a read, then replace (full read) or upsert (incremental) it; log it."""
+    validated = combine_pages(fetched.pages, dataset="victims")
     mode = "full" if since is None else "incremental"
     counts = _write_victims(con, sync_id, validated.victims, validated.quarantine, mode)
     report = SyncReport(
         "victims",
         source.description,
         mode,
-        rows_fetched=len(raw),
+        rows_fetched=fetched.rows,
         rows_quarantined=len(validated.quarantine),
-        watermark=_max_watermark(raw) or since,
+        watermark=fetched.watermark or since,
         rule_counts=validated.rule_counts,
         **counts,
     )
-    report.seconds = time.perf_counter() - clock
     _log(con, sync_id, report, started)
     return report
 
@@ -250,16 +279,30 @@ def incremental_watermark(
     return str(last[1])
 
 
-def _fetch(source: VictimSource, since: str | None, make_bar: MakeBar) -> pd.DataFrame:
+@dataclass
+class Fetched:
+    """A read of victims: pages already typed (see `schema.parse_page`), not yet combined."""
+
+    pages: list[ParsedPage] = field(default_factory=list)
+    rows: int = 0
+    watermark: str | None = None  # the largest :updated_at seen
+
+
+def _fetch(source: VictimSource, since: str | None, make_bar: MakeBar) -> Fetched:
+    """Read every page, typing each as it arrives so the work overlaps the next download."""
     bar = make_bar("victims", source.count(since))
-    pages: list[pd.DataFrame] = []
+    fetched = Fetched()
     try:
         for page in source.pages(since):
-            pages.append(page)
+            fetched.pages.append(parse_page(page))
+            fetched.rows += len(page)
+            stamp = _max_watermark(page)
+            if stamp and (fetched.watermark is None or stamp > fetched.watermark):
+                fetched.watermark = stamp
             bar.update(len(page))
     finally:
         bar.close()
-    return pd.concat(pages, ignore_index=True) if pages else pd.DataFrame()
+    return fetched
 
 
 def _max_watermark(raw: pd.DataFrame) -> str | None:

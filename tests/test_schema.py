@@ -118,11 +118,31 @@ def test_old_and_new_id_names_coalesce_when_files_are_read_together() -> None:
     assert validate_victims(raw).victims["unique_id"].tolist() == ["A", "B"]
 
 
-@pytest.mark.parametrize("renamed", ["date", "latitude", "case_number"])
+@pytest.mark.parametrize("renamed", ["date", "latitude", "case_number", "cpd_id"])
 def test_schema_drift_is_an_error_not_a_quarantine(renamed: str) -> None:
-    raw = pd.DataFrame.from_records([api_row(1)]).rename(columns={renamed: f"{renamed}_v2"})
-    with pytest.raises(SchemaDriftError, match=f"missing column.*'{renamed}'.*received"):
-        validate_victims(raw)
+    rows = pd.DataFrame.from_records([api_row(i) for i in range(60)])
+    with pytest.raises(SchemaDriftError, match=f"missing column.*{renamed}.*received"):
+        validate_victims(rows.rename(columns={renamed: f"{renamed}_v2"}))
+
+
+def test_a_small_read_may_lack_a_nullable_column() -> None:
+    """Socrata leaves null fields out: two rows without coordinates are not schema drift."""
+    rows = pd.DataFrame.from_records([api_row(i) for i in range(2)]).drop(
+        columns=["latitude", "longitude"]
+    )
+    result = validate_victims(rows)
+    assert result.quarantine["reasons"].tolist() == ["missing coordinates"] * 2
+
+
+def test_pages_combine_like_one_read() -> None:
+    from pipeline.schema import combine_pages, parse_page
+
+    raw = thirty_rows()
+    whole = validate_victims(raw)
+    paged = combine_pages([parse_page(raw.iloc[:13]), parse_page(raw.iloc[13:])])
+    pd.testing.assert_frame_equal(paged.victims, whole.victims)
+    pd.testing.assert_frame_equal(paged.quarantine, whole.quarantine)
+    assert paged.rule_counts == whole.rule_counts
 
 
 def test_input_is_not_modified() -> None:
