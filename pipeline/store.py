@@ -168,11 +168,18 @@ def _check_current(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables, and add columns that a store from an older version lacks."""
+    present = {
+        (t, c)
+        for t, c in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+        ).fetchall()
+    }
     for table, columns in TABLES.items():
         cols = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
         for name, kind in columns.items():
-            con.execute(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{name}" {kind}')
+            if (table, name) not in present and any(t == table for t, _ in present):
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
 
 
 def _fsync(path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -152,18 +153,26 @@ class SocrataVictims:
             return None  # only the progress bar needs it
 
     def pages(self, since: str | None = None) -> Iterator[pd.DataFrame]:
+        """Pages in order; the next page downloads while the caller works on this one."""
         paginator = OffsetPaginator(limit=self.client.page_size, since=since)
-        while paginator.has_more:
-            request = paginator.update_request({"exclude_system_fields": "false"})
-            rows = self.client.get(self.dataset, **request)
-            if not isinstance(rows, list):
-                raise SourceError(
-                    f"{self.dataset} on {self.client.host}: expected a JSON list of rows at "
-                    f"offset {paginator.offset}, received {type(rows).__name__}"
-                )
-            paginator.update_state(len(rows))
-            if rows:
-                yield pd.DataFrame.from_records(rows)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="page") as prefetch:
+            pending: Future[Any] | None = prefetch.submit(self._page, paginator)
+            while pending is not None:
+                rows = pending.result()
+                paginator.update_state(len(rows))
+                pending = prefetch.submit(self._page, paginator) if paginator.has_more else None
+                if rows:
+                    yield pd.DataFrame.from_records(rows)
+
+    def _page(self, paginator: OffsetPaginator) -> list[dict[str, Any]]:
+        request = paginator.update_request({"exclude_system_fields": "false"})
+        rows = self.client.get(self.dataset, **request)
+        if not isinstance(rows, list):
+            raise SourceError(
+                f"{self.dataset} on {self.client.host}: expected a JSON list of rows at "
+                f"offset {request['offset']}, received {type(rows).__name__}"
+            )
+        return rows
 
 
 class SocrataBoundary:
