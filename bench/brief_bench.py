@@ -11,7 +11,6 @@ command including Python start-up. Target (issue 6): <= 3 s per brief.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.dashboard_bench import sync_real_store
+from bench.common import median_seconds, sync_real_store
 from pipeline.brief import make_brief
 from pipeline.settings import PROJECT_ROOT
 from pipeline.store import Store
@@ -39,13 +38,13 @@ def main() -> None:
         make_brief(store, "district", "1", Path(tmp) / "warm.pdf", AS_OF)  # imports, fonts
         for by, key in AREAS:
             for suffix in (".pdf", ".png"):
-                times = []
-                for _ in range(args.repeat):
-                    clock = time.perf_counter()
-                    make_brief(store, by, key, Path(tmp) / f"brief{suffix}", AS_OF)
-                    times.append(time.perf_counter() - clock)
+                output = Path(tmp) / f"brief{suffix}"
+                seconds, _ = median_seconds(
+                    lambda: make_brief(store, by, key, output, AS_OF),  # noqa: B023 (run now)
+                    args.repeat,
+                )
                 print(
-                    f"brief {by} {key:<12} {suffix}: median {statistics.median(times):.2f} s "
+                    f"brief {by} {key:<12} {suffix}: median {seconds:.2f} s "
                     f"over {args.repeat} (target <= 3 s)"
                 )
         clock = time.perf_counter()

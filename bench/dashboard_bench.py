@@ -19,41 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.common import sync_real_store
 from pipeline.settings import PROJECT_ROOT
-
-SHARED = PROJECT_ROOT.parent / "shared" / "data" / "chicago"
-
-
-def sync_real_store(data: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "sync",
-            "--data-dir",
-            str(data),
-            "--victims",
-            str(SHARED / "victims_api_sample_2024_2026"),
-            str(SHARED / "victims_reconstructed_2015_2022"),
-            "--beats",
-            str(SHARED / "police_beats_current.geojson"),
-            "--districts",
-            str(SHARED / "police_districts_current.geojson"),
-            "--community-areas",
-            str(SHARED / "community_areas.geojson"),
-        ],
-        check=True,
-        capture_output=True,
-        cwd=PROJECT_ROOT,
-    )
 
 
 def timed_run(app: Any) -> float:

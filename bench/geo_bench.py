@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.common import SHARED, sync_real_store
 from geo.assign import assign_points
 from geo.layers import BoundaryLayer
 from pipeline.boundaries import LAYERS, boundary_rows
 from pipeline.settings import CHICAGO_BBOX, PROJECT_ROOT
-
-SHARED = PROJECT_ROOT.parent / "shared" / "data" / "chicago"
 
 
 def real_beats() -> BoundaryLayer:
@@ -79,28 +78,7 @@ def command_seconds(argv: list[str], repeat: int) -> float:
 def bench_compare(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pipeline",
-                "sync",
-                "--data-dir",
-                str(data),
-                "--victims",
-                str(SHARED / "victims_api_sample_2024_2026"),
-                str(SHARED / "victims_reconstructed_2015_2022"),
-                "--beats",
-                str(SHARED / "police_beats_current.geojson"),
-                "--districts",
-                str(SHARED / "police_districts_current.geojson"),
-                "--community-areas",
-                str(SHARED / "community_areas.geojson"),
-            ],
-            check=True,
-            capture_output=True,
-            cwd=PROJECT_ROOT,
-        )
+        sync_real_store(data)
         startup = command_seconds([sys.executable, "-c", "import pipeline.cli"], repeat)
         whole = command_seconds(
             [

@@ -13,29 +13,16 @@ Figures (a store synced from ../shared/data/chicago; the year 2022, citywide):
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from bench.dashboard_bench import sync_real_store
+from bench.common import median_seconds, sync_real_store
 from geo import hotspots, nearrepeat
 from pipeline import outreach
 from pipeline.store import Store
 
 START, END = date(2022, 1, 1), date(2022, 12, 31)
-
-
-def median_seconds(work: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        clock = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - clock)
-    return statistics.median(times), result
 
 
 def main() -> None:

@@ -106,23 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare", parents=[common], help="CompStat table: year to date against last year"
     )
-    where = compare.add_mutually_exclusive_group(required=True)
-    where.add_argument("--district", metavar="N")
-    where.add_argument("--beat", metavar="NNNN")
-    where.add_argument("--community-area", metavar="NAME")
+    where = add_area(compare)
     where.add_argument("--citywide", action="store_true")
     where.add_argument("--all-districts", action="store_true", help="one row per district")
     where.add_argument("--all-beats", action="store_true", help="one row per beat")
     where.add_argument(
         "--all-community-areas", action="store_true", help="one row per community area"
     )
-    compare.add_argument(
-        "--as-of",
-        type=iso_date,
-        metavar="YYYY-MM-DD",
-        help="last day counted (default: the latest date in the store)",
-    )
-    compare.add_argument("--measure", choices=aggregate.MEASURES, default="victims")
+    add_as_of_and_measure(compare)
     compare.add_argument(
         "--kind",
         choices=list(aggregate.KINDS),
@@ -136,17 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     brief = commands.add_parser(
         "brief", parents=[common], help="one-page PDF or PNG brief for a meeting"
     )
-    area = brief.add_mutually_exclusive_group(required=True)
-    area.add_argument("--district", metavar="N")
-    area.add_argument("--beat", metavar="NNNN")
-    area.add_argument("--community-area", metavar="NAME")
-    brief.add_argument(
-        "--as-of",
-        type=iso_date,
-        metavar="YYYY-MM-DD",
-        help="last day counted (default: the latest date in the store)",
-    )
-    brief.add_argument("--measure", choices=aggregate.MEASURES, default="victims")
+    add_area(brief)
+    add_as_of_and_measure(brief)
     brief.add_argument(
         "-o",
         "--output",
@@ -212,6 +194,30 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"was {text!r} but must be a whole number >= 1")
     return value
+
+
+def add_area(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """--district / --beat / --community-area, exactly one (callers may add more)."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--district", metavar="N")
+    where.add_argument("--beat", metavar="NNNN")
+    where.add_argument("--community-area", metavar="NAME")
+    return where
+
+
+def add_as_of_and_measure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="last day counted (default: the latest date in the store)",
+    )
+    parser.add_argument(
+        "--measure",
+        choices=aggregate.MEASURES,
+        default="victims",
+        help="victims (people) or incidents (distinct case numbers)",
+    )
 
 
 def add_basis(parser: argparse.ArgumentParser) -> None:

@@ -155,28 +155,22 @@ ROWS = [
 ]
 
 
+def sync_files(data: Path, victims: list[Path], layers: dict[str, Path]) -> Path:
+    """`python -m pipeline sync` from files into `data`, as a user runs it."""
+    argv = ["sync", "--data-dir", str(data), "--victims", *map(str, victims)]
+    for layer, path in layers.items():
+        argv += [f"--{layer.replace('_', '-')}", str(path)]
+    assert main(argv) == 0
+    return data
+
+
+def sync_real_snapshot(data: Path) -> Path:
+    """A store of the real snapshot: both victims files and the three boundary layers."""
+    return sync_files(data, [SAMPLE_DIR, RECONSTRUCTED], BOUNDARY_FILES)
+
+
 def build_store(folder: Path, rows: list[dict[str, Any]]) -> Path:
     """Sync `rows` (as a CSV) and the hand-drawn layers into a store under `folder`."""
-    path = folder / "v.csv"
+    path = folder / "v.csv.gz"
     pd.DataFrame.from_records(rows).drop(columns="location").to_csv(path, index=False)
-    layers = write_layers(folder / "layers")
-    data = folder / "data"
-    assert (
-        main(
-            [
-                "sync",
-                "--data-dir",
-                str(data),
-                "--victims",
-                str(path),
-                "--beats",
-                str(layers["beats"]),
-                "--districts",
-                str(layers["districts"]),
-                "--community-areas",
-                str(layers["community_areas"]),
-            ]
-        )
-        == 0
-    )
-    return data
+    return sync_files(folder / "data", [path], write_layers(folder / "layers"))

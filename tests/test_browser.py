@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.settings import PROJECT_ROOT
-from tests.conftest import BOUNDARY_FILES, RECONSTRUCTED, SAMPLE_DIR, needs_snapshot
+from tests.conftest import needs_snapshot, sync_real_snapshot
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
@@ -54,26 +53,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("browser") / "data"
-    assert (
-        main(
-            [
-                "sync",
-                "--data-dir",
-                str(data),
-                "--victims",
-                str(SAMPLE_DIR),
-                str(RECONSTRUCTED),
-                "--beats",
-                str(BOUNDARY_FILES["beats"]),
-                "--districts",
-                str(BOUNDARY_FILES["districts"]),
-                "--community-areas",
-                str(BOUNDARY_FILES["community_areas"]),
-            ]
-        )
-        == 0
-    )
+    data = sync_real_snapshot(tmp_path_factory.mktemp("browser") / "data")
     port = free_port()
     process = subprocess.Popen(
         [

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from pipeline.cli import main
-from tests.conftest import api_row, write_layers
+from tests.conftest import api_row, build_store, write_layers
 
 
 @pytest.fixture
@@ -17,26 +16,7 @@ def synced(tmp_path: Path, capsys) -> Path:
     """A store synced from a 12-row CSV and the hand-drawn layers."""
     rows = [api_row(i) for i in range(12)]
     rows[11] = api_row(11, latitude=None)  # quarantined
-    victims = tmp_path / "victims.csv.gz"
-    pd.DataFrame.from_records(rows).drop(columns=["location"]).to_csv(victims, index=False)
-    layers = write_layers(tmp_path / "layers")
-    data = tmp_path / "data"
-    code = main(
-        [
-            "sync",
-            "--data-dir",
-            str(data),
-            "--victims",
-            str(victims),
-            "--beats",
-            str(layers["beats"]),
-            "--districts",
-            str(layers["districts"]),
-            "--community-areas",
-            str(layers["community_areas"]),
-        ]
-    )
-    assert code == 0
+    data = build_store(tmp_path, rows)
     capsys.readouterr()
     return data
 

@@ -19,7 +19,14 @@ from pipeline.cli import main
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.store import Store
 from pipeline.sync import SyncRequest, run_sync
-from tests.conftest import BOUNDARY_FILES, RECONSTRUCTED, SAMPLE_DIR, VICTIMS, needs_snapshot
+from tests.conftest import (
+    BOUNDARY_FILES,
+    RECONSTRUCTED,
+    SAMPLE_DIR,
+    VICTIMS,
+    needs_snapshot,
+    sync_real_snapshot,
+)
 from tests.soda_server import SodaServer
 from tests.test_brief import compare_rows, contains_in_order, pdf_words
 
@@ -36,25 +43,7 @@ def sample_rows() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("real") / "data"
-    code = main(
-        [
-            "sync",
-            "--data-dir",
-            str(data),
-            "--victims",
-            str(SAMPLE_DIR),
-            str(RECONSTRUCTED),
-            "--beats",
-            str(BOUNDARY_FILES["beats"]),
-            "--districts",
-            str(BOUNDARY_FILES["districts"]),
-            "--community-areas",
-            str(BOUNDARY_FILES["community_areas"]),
-        ]
-    )
-    assert code == 0
-    return data
+    return sync_real_snapshot(tmp_path_factory.mktemp("real") / "data")
 
 
 def victims(data: Path) -> pd.DataFrame:

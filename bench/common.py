@@ -1,0 +1,51 @@
+"""What the benchmarks share: the real snapshot's place, a store synced from it, timing."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.settings import PROJECT_ROOT
+
+SHARED = PROJECT_ROOT.parent / "shared" / "data" / "chicago"
+
+
+def sync_real_store(data: Path) -> None:
+    """`python -m pipeline sync` of the real snapshot (both victims files) into `data`."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "sync",
+            "--data-dir",
+            str(data),
+            "--victims",
+            str(SHARED / "victims_api_sample_2024_2026"),
+            str(SHARED / "victims_reconstructed_2015_2022"),
+            "--beats",
+            str(SHARED / "police_beats_current.geojson"),
+            "--districts",
+            str(SHARED / "police_districts_current.geojson"),
+            "--community-areas",
+            str(SHARED / "community_areas.geojson"),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=PROJECT_ROOT,
+    )
+
+
+def median_seconds(work: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median wall time of `repeat` calls, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        clock = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - clock)
+    return statistics.median(times), result
