@@ -103,17 +103,15 @@ def test_timeouts_are_retried(settings, server) -> None:
 
 
 def test_giving_up_names_dataset_offset_and_last_status(settings, server) -> None:
-    # First page fine, then the server keeps failing on the second page.
+    # First page fine (a no-op fault answers normally), then the second keeps failing.
+    server.faults = [Fault()] + [Fault(503)] * settings.max_attempts
     client = SocrataClient(replace(settings, domain=server.url), sleep=lambda s: None)
-    pages = SocrataVictims(client, VICTIMS).pages()
-    next(pages)
-    server.faults = [Fault(503)] * settings.max_attempts
     with pytest.raises(
         SourceError,
         match=r"gumc-mgzr on 127\.0\.0\.1:\d+: gave up at offset 7 "
         r"after 3 attempts; last error: HTTP 503",
     ):
-        next(pages)
+        list(SocrataVictims(client, VICTIMS).pages())
 
 
 def test_client_errors_are_not_retried(settings, server) -> None:
