@@ -16,6 +16,7 @@ import streamlit as st
 from geo.maplayers import CHANGE_COLOURS
 from pipeline import report, stats, trends
 from pipeline.aggregate import KINDS, MEASURES
+from pipeline.errors import PipelineError
 from pipeline.queries import BASES
 from pipeline.settings import Settings
 from ui import charts, data, mapview, style
@@ -45,6 +46,8 @@ def main() -> None:
     started = time.perf_counter()
     try:
         render()
+    except PipelineError as exc:  # e.g. a store written by an older version
+        st.error(str(exc))
     finally:
         # Server time of this run, read by bench/dashboard_bench.py.
         st.session_state["render_seconds"] = time.perf_counter() - started

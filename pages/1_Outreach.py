@@ -10,6 +10,7 @@ import streamlit as st
 
 from geo.emerging import CATEGORIES
 from geo.hotspots import NOT_SIGNIFICANT
+from pipeline.errors import PipelineError
 from pipeline.settings import Settings
 from ui import data, outreach_data, style
 from ui.mapview import SerializedDeck
@@ -203,4 +204,7 @@ def in_team_area(
     return windows[windows["beat"].isin(keep)]
 
 
-main()
+try:
+    main()
+except PipelineError as exc:  # e.g. a store written by an older version
+    st.error(str(exc))

@@ -142,3 +142,16 @@ def test_brief_button_prepares_a_pdf_for_the_selected_area(store, monkeypatch) -
     assert not at.exception
     labels = [d.proto.label for d in at.get("download_button")]
     assert "Download the brief (PDF)" in labels
+
+
+def test_a_store_from_an_older_version_is_one_clear_error(tmp_path, monkeypatch) -> None:
+    import duckdb
+
+    data = tmp_path / "old"
+    data.mkdir()
+    con = duckdb.connect(str(data / "store.duckdb"))
+    con.execute("CREATE TABLE victims (unique_id VARCHAR)")
+    con.close()
+    at = app(data, monkeypatch)
+    assert not at.exception
+    assert "written by an older version" in at.error[0].value
