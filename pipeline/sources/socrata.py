@@ -103,9 +103,15 @@ class SocrataClient:
                     self.backoff.max_attempts,
                 )
                 self._sleep(wait)
+        hint = (
+            " (is this machine online? To sync from exported files instead, pass "
+            "--victims/--beats/--districts/--community-areas PATH)"
+            if last.startswith("connection error")
+            else ""
+        )
         raise SourceError(
             f"{dataset} on {self.host}: gave up at offset {offset} after "
-            f"{self.backoff.max_attempts} attempts; last error: {last}"
+            f"{self.backoff.max_attempts} attempts; last error: {last}{hint}"
         )
 
     def _attempt(self, dataset: str, **params: Any) -> Any:
