@@ -73,10 +73,7 @@ def make_brief(
     if output.suffix.lower() not in FORMATS:
         raise UsageError(f"output was {output.name!r} but must end in {' or '.join(FORMATS)}")
     key = queries.resolve_area(store, by, key)
-    latest = queries.latest_date(store)
-    as_of = as_of or latest
-    if as_of > latest:
-        raise UsageError(f"--as-of {as_of} is after the last record in the store ({latest})")
+    as_of = queries.resolve_as_of(store, as_of)
     figure = draw(gather(store, by, key, as_of, measure))
     return save(figure, output)
 
@@ -182,7 +179,7 @@ def _footer(status: queries.StoreStatus, by: str) -> list[str]:
     synced = status.last_syncs[status.last_syncs["dataset"] == "victims"]
     when = (
         f"synced {synced['finished_at'].iloc[0]:%Y-%m-%d %H:%M} UTC from "
-        f"{_source(str(synced['source'].iloc[0]))}"
+        f"{report.source_label(str(synced['source'].iloc[0]))}"
         if len(synced)
         else "never synced"
     )
@@ -194,10 +191,6 @@ def _footer(status: queries.StoreStatus, by: str) -> list[str]:
         f"Areas: {report.BASIS_NOTES['geometry']}. Map: beats shaded by the change in "
         "shootings; hatching marks increases (lines) and decreases (dots).",
     ]
-
-
-def _source(source: str) -> str:
-    return "local files" if source.startswith("file:") else source
 
 
 def draw(data: BriefData) -> Figure:

@@ -311,7 +311,7 @@ def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.store_path)
     victims = queries.load_victims(store, args.start, args.end, basis=args.basis)
     table = aggregate.count_by_area(
-        victims, args.by, args.measure, args.kind, areas=queries.area_keys(store, args.by)
+        victims, args.by, args.measure, args.kind, areas=list(queries.area_labels(store, args.by))
     )
     print(render(table, args.format))
     return 0
@@ -320,7 +320,7 @@ def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.store_path)
     by, key, every = _compare_target(args)
-    current, previous = trends.year_to_date(_as_of(store, args.as_of))
+    current, previous = trends.year_to_date(queries.resolve_as_of(store, args.as_of))
     warnings = queries.coverage_warnings(store, [previous, current])
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -355,17 +355,6 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _as_of(store: Store, asked: date | None) -> date:
-    """The as-of date asked for, or the latest in the store; never past the data."""
-    latest = queries.latest_date(store)
-    if asked is not None and asked > latest:
-        raise UsageError(
-            f"--as-of {asked} is after the last record in the store ({latest}): "
-            f"this year's count would be incomplete; use --as-of {latest} or sync"
-        )
-    return asked or latest
-
-
 def _compare_target(args: argparse.Namespace) -> tuple[str | None, str | None, bool]:
     """(area column, key, every area?) from the mutually exclusive flags; citywide has no column."""
     for by, value, every in (
@@ -396,7 +385,7 @@ def cmd_hotspots(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import outreach
 
     store = Store(settings.store_path)
-    end = _as_of(store, args.end)
+    end = queries.resolve_as_of(store, args.end)
     start = args.start or end - timedelta(days=364)
     if start > end:
         raise UsageError(f"--start {start} is after --end {end}")
@@ -417,7 +406,7 @@ def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline import outreach
 
     store = Store(settings.store_path)
-    as_of = _as_of(store, args.as_of)
+    as_of = queries.resolve_as_of(store, args.as_of)
     table = outreach.windows_table(store, as_of, args.days, args.radius_m, args.window_days)
     table = table.assign(
         occurred_at=table["occurred_at"].astype(str), window_end=table["window_end"].astype(str)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -132,7 +131,3 @@ def knox_table(
 def cell_shapes(cells: list[str]) -> list[dict[str, object]]:
     """Hexagon outlines for maps."""
     return [{"key": c, "polygon": hexgrid.cell_polygon(c)} for c in cells]
-
-
-def share_hot(table: pd.DataFrame) -> float:
-    return float(np.mean(table["class"].str.startswith("hot"))) if len(table) else 0.0

@@ -85,6 +85,18 @@ def coverage_warnings(store: Store, spans: list[Span]) -> list[str]:
     return coverage_gaps(months, spans)
 
 
+def resolve_as_of(store: Store, asked: date | None) -> date:
+    """The as-of date asked for, or the latest in the store; never past the data, where
+    this year's count would be incomplete."""
+    latest = latest_date(store)
+    if asked is not None and asked > latest:
+        raise UsageError(
+            f"--as-of {asked} is after the last record in the store ({latest}): "
+            f"this year's count would be incomplete; use --as-of {latest} or sync"
+        )
+    return asked or latest
+
+
 def area_labels(store: Store, by: str) -> dict[str, str]:
     """Key -> label for the layer behind `by` ('17' -> '17TH')."""
     with store.read() as con:
@@ -92,15 +104,6 @@ def area_labels(store: Store, by: str) -> dict[str, str]:
             "SELECT key, name FROM boundaries WHERE layer = ?", [LAYER_OF_AREA[by]]
         ).fetchall()
     return dict(rows)
-
-
-def area_keys(store: Store, by: str) -> list[str]:
-    """Every key of the boundary layer behind `by` ('district' -> districts' keys)."""
-    with store.read() as con:
-        rows = con.execute(
-            "SELECT key FROM boundaries WHERE layer = ?", [LAYER_OF_AREA[by]]
-        ).fetchall()
-    return [r[0] for r in rows]
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -27,6 +28,13 @@ BASIS_NOTES = {
     "community areas), comparable across years",
     "recorded": "areas as recorded by CPD on each record at the time",
 }
+
+
+def source_label(source: str) -> str:
+    """A sync log's source for people: the host, or 'local files (names)'."""
+    if not source.startswith("file:"):
+        return source
+    return "local files (" + ", ".join(Path(p).name for p in source[5:].split(",")) + ")"
 
 
 def area_title(by: str | None, key: str | None, label: str | None = None) -> str:

@@ -206,22 +206,6 @@ def sync_boundary(
     return report
 
 
-def sync_victims(
-    con: duckdb.DuckDBPyConnection,
-    sync_id: int,
-    source: VictimSource,
-    settings: Settings,
-    full: bool,
-    make_bar: MakeBar = no_bar,
-) -> SyncReport:
-    """Fetch (all rows, or those updated since the watermark), validate, upsert or replace."""
-    started, clock = _now(), time.perf_counter()
-    since = None if full else incremental_watermark(con, source, settings)
-    report = store_victims(con, sync_id, source, _fetch(source, since, make_bar), since, started)
-    report.seconds = time.perf_counter() - clock
-    return report
-
-
 def store_victims(
     con: duckdb.DuckDBPyConnection,
     sync_id: int,

@@ -19,7 +19,7 @@ import shapely
 import streamlit as st
 
 from geo.maplayers import style_areas
-from pipeline import profiles, queries, trends
+from pipeline import profiles, queries, report, trends
 from pipeline.aggregate import between_dates, select_kind
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.settings import Settings
@@ -91,16 +91,10 @@ def facts(ref: StoreRef) -> Facts | None:
         labels,
         status.tables["victims"],
         synced_at,
-        _source_label(source),
+        report.source_label(source),
         int(status.tables["quarantine"]),
         status.placement,
     )
-
-
-def _source_label(source: str) -> str:
-    if not source.startswith("file:"):
-        return source
-    return "local files (" + ", ".join(Path(p).name for p in source[5:].split(",")) + ")"
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
