@@ -57,11 +57,11 @@ def render() -> None:
     st.set_page_config(page_title="Chicago shooting trends", layout="wide")
     st.markdown(style.BASE, unsafe_allow_html=True)
     settings = Settings.from_env()
-    ref = data.store_ref(settings)
-    found = data.facts(ref) if ref else None
-    if ref is None or found is None:
+    opened = data.open_store(settings)
+    if opened is None:
         show_empty_store(settings)
         return
+    ref, found = opened
     restore_view(found.bounds)
     apply_map_pick(found.bounds)
     view = sidebar(found)
@@ -307,18 +307,12 @@ def brief_button(ref: data.StoreRef, view: View) -> None:
 
 
 def headline(compstat: pd.DataFrame, view: View) -> str:
+    """The selected kind's change in one plain sentence (none when the data has a hole)."""
     row = compstat.set_index("kind").loc[view.kind.replace("-", "_")].to_dict()
-    current, previous = int(row["current"]), int(row["previous"])
-    what = KIND_LABELS[view.kind].split(" (")[0]
     if row["verdict"] == trends.INCOMPLETE:
         return ""
-    direction = "up" if current > previous else "down" if current < previous else "unchanged"
-    pct = stats.describe_pct(current, previous)
-    change = f"{direction} {pct.lstrip('+-')}" if direction != "unchanged" else "unchanged"
-    return (
-        f"{what.capitalize()} are **{change}**: {current} against {previous}; "
-        f"this is **{row['verdict']}**."
-    )
+    what = KIND_LABELS[view.kind].split(" (")[0]
+    return report.summary_sentence(row, what, trends.PERIOD_CHOICES[view.period])
 
 
 def show_details(panels: data.Panels, view: View) -> None:

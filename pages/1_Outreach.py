@@ -28,12 +28,12 @@ def main() -> None:
     st.set_page_config(page_title="Outreach: hot spots and open windows", layout="wide")
     st.markdown(style.BASE, unsafe_allow_html=True)
     settings = Settings.from_env()
-    ref = data.store_ref(settings)
-    found = data.facts(ref) if ref else None
-    if ref is None or found is None:
+    opened = data.open_store(settings)
+    if opened is None:
         st.title("Outreach")
         st.info("There is no data yet. Run `python -m pipeline sync` first (see README.md).")
         return
+    ref, found = opened
     bounds = found.bounds
     with st.sidebar:
         st.header("Outreach view")

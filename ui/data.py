@@ -66,6 +66,13 @@ class Facts:
     placement: dict[str, int] = field(default_factory=dict)
 
 
+def open_store(settings: Settings) -> tuple[StoreRef, Facts] | None:
+    """The current store and what it holds, or None when there is nothing to show yet."""
+    ref = store_ref(settings)
+    found = facts(ref) if ref else None
+    return (ref, found) if ref and found else None
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def facts(ref: StoreRef) -> Facts | None:
     """None when the store holds no victims yet."""
@@ -205,12 +212,13 @@ def panels(ref: StoreRef, view: View) -> Panels:
 
 def coverage_warnings(ref: StoreRef, view: View) -> list[str]:
     current, previous = spans(view)
-    return trends.coverage_gaps(months_with_records(ref), [previous, current])
+    return trends.coverage_gaps(months_with_records(ref, view.basis), [previous, current])
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def months_with_records(ref: StoreRef) -> set[str]:
-    return set(victims(ref, "recorded")["occurred_at"].dt.strftime("%Y-%m").unique())
+def months_with_records(ref: StoreRef, basis: str) -> set[str]:
+    """Months with any record; from the frame the view already loaded (same on either basis)."""
+    return set(victims(ref, basis)["occurred_at"].dt.strftime("%Y-%m").unique())
 
 
 @st.cache_data(show_spinner="Drawing the brief...", max_entries=8)
