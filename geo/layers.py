@@ -9,7 +9,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import shapely
-from shapely.geometry import mapping
 
 CRS = "EPSG:4326"
 
@@ -70,10 +69,13 @@ def check_layer(layer: BoundaryLayer) -> None:
         raise BoundaryError(f"{layer.name}: CRS was {layer.crs!r} but must be {CRS}")
     if len(set(layer.keys)) != len(layer.keys):
         raise BoundaryError(f"{layer.name}: keys repeat")
+    # One vectorised call, not one per polygon: a sync runs this beside a download
+    # thread, and every call into GEOS hands the interpreter lock back and forth.
+    valid = shapely.is_valid(layer.geometries)
     invalid = [
         f"{k} ({shapely.is_valid_reason(g)})"
-        for k, g in zip(layer.keys, layer.geometries, strict=True)
-        if not g.is_valid
+        for k, g, ok in zip(layer.keys, layer.geometries, valid, strict=True)
+        if not ok
     ]
     if invalid:
         raise BoundaryError(f"{layer.name}: invalid polygons: {', '.join(invalid[:5])}")
@@ -89,16 +91,21 @@ def beat_districts(beats: BoundaryLayer) -> dict[str, str]:
 
 def check_nesting(beats: BoundaryLayer, districts: BoundaryLayer) -> None:
     """Raise BoundaryError unless each beat lies (>= 99 % of its area) in the district it names."""
-    index = {key: i for i, key in enumerate(districts.keys)}
-    problems = []
-    for beat, district in beat_districts(beats).items():
-        geometry = beats.geometries[np.flatnonzero(beats.keys == beat)[0]]
-        if district not in index:
-            problems.append(f"beat {beat} names district {district}, which is not in the layer")
-            continue
-        share = geometry.intersection(districts.geometries[index[district]]).area / geometry.area
-        if share < NESTING_MIN_SHARE:
-            problems.append(f"beat {beat} lies only {share:.0%} inside district {district}")
+    position = {key: i for i, key in enumerate(districts.keys)}
+    named = np.array(list(beat_districts(beats).values()), dtype=object)
+    known = np.array([d in position for d in named], dtype=bool)
+    problems = [
+        f"beat {beat} names district {district}, which is not in the layer"
+        for beat, district in zip(beats.keys[~known], named[~known], strict=True)
+    ]
+    own = beats.geometries[known]
+    theirs = districts.geometries[[position[d] for d in named[known]]]
+    shares = shapely.area(shapely.intersection(own, theirs)) / shapely.area(own)
+    problems += [
+        f"beat {beat} lies only {share:.0%} inside district {district}"
+        for beat, district, share in zip(beats.keys[known], named[known], shares, strict=True)
+        if share < NESTING_MIN_SHARE
+    ]
     if problems:
         raise BoundaryError("beats do not nest in districts: " + "; ".join(problems[:5]))
 
@@ -107,4 +114,4 @@ def web_geometries(layer: BoundaryLayer, tolerance_deg: float = WEB_TOLERANCE_DE
     """Simplified GeoJSON geometry per feature, for maps only (never for assignment)."""
     simplified = shapely.coverage_simplify(layer.geometries, tolerance_deg)
     rounded = shapely.set_precision(simplified, 10.0**-WEB_DECIMALS)
-    return [json.dumps(mapping(g), separators=(",", ":")) for g in rounded]
+    return [str(g) for g in shapely.to_geojson(rounded)]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import stats
-from pipeline.aggregate import UNKNOWN_AREA, select_kind
+from pipeline.aggregate import KINDS, MEASURES
 
 RGB = tuple[int, int, int]
 
@@ -46,35 +46,45 @@ def full_years(victims: pd.DataFrame) -> list[int]:
 
 
 def reference_breaks(
-    victims: pd.DataFrame,
-    by: str,
-    kind: str,
-    measure: str,
-    areas: list[str],
-    years: list[int] | None = None,
-    classes: int = 5,
-) -> list[float]:
-    """Upper bounds of the first `classes - 1` count classes (yearly counts per area).
+    victims: pd.DataFrame, by: str, areas: list[str], years: list[int], classes: int = 5
+) -> dict[tuple[str, str], list[float]]:
+    """Count-class breaks for every (kind, measure) at one level (`by`: an area column).
 
-    Quantiles of every area's count in every full year (`years`, by default
-    `full_years(victims)`), zeros included, rounded to whole numbers and made
-    strictly increasing.
+    Each is the list of upper bounds of the first `classes - 1` classes:
+    quantiles of every area's count in every one of `years` (the full years, sorted),
+    zeros included, rounded to whole numbers and made strictly increasing.
+    Areas and years are coded once and counted with `bincount` for all kinds
+    and measures: a sync computes 24 of these.
     """
-    years = full_years(victims) if years is None else years
     if not years or not areas:
-        return []
-    chosen = select_kind(victims, kind)
-    chosen = chosen[chosen["occurred_at"].dt.year.isin(years)]
-    keys = chosen[by].astype("string").fillna(UNKNOWN_AREA)
-    group = [keys, chosen["occurred_at"].dt.year]
-    counts = (
-        chosen.groupby(group).size()
-        if measure == "victims"
-        else chosen["case_number"].groupby(group).nunique()
-    )
-    grid = pd.MultiIndex.from_product([areas, years])
-    yearly = counts.reindex(grid, fill_value=0).to_numpy(float)
-    cuts = np.quantile(yearly, np.linspace(0, 1, classes + 1)[1:-1])
+        return {(kind, measure): [] for kind in KINDS for measure in MEASURES}
+    year = victims["occurred_at"].dt.year.to_numpy()
+    slot, in_years = np.searchsorted(years, year), np.isin(year, years)
+    area = pd.Index(areas).get_indexer(victims[by].astype(object)).astype(np.int64)  # -1: none
+    cell = area * len(years) + slot  # one cell per (area, year) of the grid
+    case = pd.factorize(victims["case_number"])[0]
+    counted = (area >= 0) & in_years
+    breaks = {}
+    for kind, rule in KINDS.items():
+        rows = counted & rule(victims).to_numpy(bool)
+        for measure in MEASURES:
+            cells = cell[rows] if measure == "victims" else _incident_cells(cell[rows], case[rows])
+            yearly = np.bincount(cells, minlength=len(areas) * len(years))
+            breaks[kind, measure] = class_breaks(yearly, classes)
+    return breaks
+
+
+def _incident_cells(cells: np.ndarray, cases: np.ndarray) -> np.ndarray:
+    """One cell entry per distinct case number in it."""
+    known = cases >= 0
+    width = int(cases.max(initial=0)) + 1
+    pairs = np.unique(cells[known] * width + cases[known])  # (cell, case) as one integer
+    return pairs // width
+
+
+def class_breaks(counts: np.ndarray, classes: int = 5) -> list[float]:
+    """Rounded, strictly increasing quantile cuts splitting `counts` into `classes`."""
+    cuts = np.quantile(counts.astype(float), np.linspace(0, 1, classes + 1)[1:-1])
     breaks: list[float] = []
     for cut in np.round(cuts):
         if not breaks or cut > breaks[-1]:

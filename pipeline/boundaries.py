@@ -10,11 +10,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 
 from pipeline.errors import InputFileError
 
+POLYGON_TYPE_IDS = (3, 6)  # shapely.get_type_id: Polygon, MultiPolygon
 WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
 
 
@@ -45,8 +47,20 @@ def boundary_rows(layer: Layer, collection: dict[str, Any], origin: str) -> pd.D
     features = collection.get("features") or []
     if not features:
         raise InputFileError(f"{layer.name} from {origin}: the layer has no features")
-    rows = [_feature_row(layer, f, origin, i) for i, f in enumerate(features)]
-    frame = pd.DataFrame(rows, columns=["layer", "key", "name", "geometry", "properties"])
+    properties = [dict(f.get("properties") or {}) for f in features]
+    keys = [_feature_key(layer, p, origin, i) for i, p in enumerate(properties)]
+    labels = [
+        str(p.get(layer.label_property) or k).strip() for p, k in zip(properties, keys, strict=True)
+    ]
+    frame = pd.DataFrame(
+        {
+            "layer": layer.name,
+            "key": keys,
+            "name": labels,
+            "geometry": shapely.to_wkb(_polygons(layer, features, keys, origin)),
+            "properties": [json.dumps(p, default=str) for p in properties],
+        }
+    )
     repeated = sorted(frame.loc[frame["key"].duplicated(), "key"].unique())
     if repeated:
         raise InputFileError(
@@ -62,31 +76,46 @@ def _check_crs(collection: dict[str, Any], origin: str) -> None:
         raise InputFileError(f"{origin}: CRS was {crs!r} but must be EPSG:4326 / CRS84")
 
 
-def _feature_row(layer: Layer, feature: dict[str, Any], origin: str, index: int) -> list[Any]:
-    props = dict(feature.get("properties") or {})
-    key = _key(layer, props.get(layer.key_property))
+def _feature_key(layer: Layer, properties: dict[str, Any], origin: str, index: int) -> str:
+    key = _key(layer, properties.get(layer.key_property))
     if key is None:
         raise InputFileError(
             f"{layer.name} from {origin}: feature {index} has no "
-            f"{layer.key_property!r}; properties are {sorted(props)}"
+            f"{layer.key_property!r}; properties are {sorted(properties)}"
         )
-    try:
-        geom = shapely.geometry.shape(feature["geometry"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputFileError(f"{layer.name} {key} from {origin}: unreadable geometry") from exc
-    if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise InputFileError(
-            f"{layer.name} {key} from {origin}: geometry was "
-            f"{geom.geom_type} but must be Polygon or MultiPolygon"
-        )
-    min_x, min_y, max_x, max_y = geom.bounds
-    if not (min_x > -89 and max_x < -86 and min_y > 41 and max_y < 43):
-        raise InputFileError(
-            f"{layer.name} {key} from {origin}: coordinates {geom.bounds} are "
-            "not lon/lat around Chicago; is the file in a projected CRS?"
-        )
-    label = str(props.get(layer.label_property) or key).strip()
-    return [layer.name, key, label, shapely.to_wkb(geom), json.dumps(props, default=str)]
+    return key
+
+
+def _polygons(
+    layer: Layer, features: list[dict[str, Any]], keys: list[str], origin: str
+) -> np.ndarray:
+    """Every feature's geometry, parsed and checked with whole-array shapely calls (one
+    hand-off of the interpreter lock per step, not one per feature: a sync does this
+    beside a download thread)."""
+    geometries = shapely.from_geojson(
+        [json.dumps(f.get("geometry")) for f in features], on_invalid="ignore"
+    )
+    kinds = shapely.get_type_id(geometries)
+    bounds = shapely.bounds(geometries)
+    around_chicago = (
+        (bounds[:, 0] > -89) & (bounds[:, 2] < -86) & (bounds[:, 1] > 41) & (bounds[:, 3] < 43)
+    )
+    for key, geometry, kind, box, near in zip(
+        keys, geometries, kinds, bounds, around_chicago, strict=True
+    ):
+        where = f"{layer.name} {key} from {origin}"
+        if geometry is None:
+            raise InputFileError(f"{where}: unreadable geometry")
+        if kind not in POLYGON_TYPE_IDS:
+            raise InputFileError(
+                f"{where}: geometry was {geometry.geom_type} but must be Polygon or MultiPolygon"
+            )
+        if not near:
+            raise InputFileError(
+                f"{where}: coordinates {tuple(box.tolist())} are not lon/lat around Chicago; "
+                "is the file in a projected CRS?"
+            )
+    return geometries
 
 
 def _key(layer: Layer, value: object) -> str | None:

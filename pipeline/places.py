@@ -15,7 +15,6 @@ import pandas as pd
 from geo.assign import place_victims
 from geo.layers import BoundaryError, check_layer, check_nesting, load_layer, web_geometries
 from geo.maplayers import full_years, reference_breaks
-from pipeline.aggregate import KINDS, MEASURES
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.errors import InputFileError
 from pipeline.store import VICTIM_AREA_COLUMNS
@@ -68,9 +67,7 @@ def refresh_map_breaks(con: duckdb.DuckDBPyConnection) -> None:
     for level, layer in LAYER_OF_AREA.items():
         keys = con.execute("SELECT key FROM boundaries WHERE layer = ?", [layer]).fetchall()
         areas = [r[0] for r in keys]
-        for kind in KINDS:
-            for measure in MEASURES:
-                breaks = reference_breaks(reference, level, kind, measure, areas, years)
-                rows.append([level, kind, measure, json.dumps(breaks), json.dumps(years)])
+        for (kind, measure), breaks in reference_breaks(reference, level, areas, years).items():
+            rows.append([level, kind, measure, json.dumps(breaks), json.dumps(years)])
     con.execute("DELETE FROM map_breaks")
     con.executemany("INSERT INTO map_breaks VALUES (?, ?, ?, ?, ?)", rows)

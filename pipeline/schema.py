@@ -1,8 +1,8 @@
 """The one place where raw source rows become typed, validated victim records.
 
-`validate_victims(raw)` takes the rows exactly as a source gave them (any of
-the three shapes: API JSON, API-shaped CSV, the portal's upper-case CSV export)
-and returns the canonical table, the quarantined rows with their reasons, and
+`validate_victims(raw)` takes the rows exactly as a source gave them (API JSON
+rows as dicts, or a frame of text from an API-shaped CSV or the portal's
+upper-case CSV export) and returns the canonical table, the quarantined rows with their reasons, and
 a count per broken rule. Every input row ends in exactly one of the two
 tables. Homicide victims' names are dropped before anything else happens, so
 they cannot leak into either table.
@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.errors import SchemaDriftError
 from pipeline.settings import CHICAGO_BBOX
@@ -96,15 +98,21 @@ class Validated:
     rule_counts: dict[str, int] = field(default_factory=dict)
 
 
-def normalize_columns(raw: pd.DataFrame) -> pd.DataFrame:
-    """Snake-case the headers (`UNIQUE_ID` -> `unique_id`) and drop victims' names."""
-    renamed = raw.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
-    names = [c for c in renamed.columns if c.startswith(NAME_COLUMN_PREFIXES)]
-    return renamed.drop(columns=names)
+#: A page of raw rows as a source gives it: API JSON rows, or a frame of CSV text.
+RawPage = pd.DataFrame | list[dict[str, Any]]
+
+
+def normalize_name(column: object) -> str:
+    """`UNIQUE_ID` -> `unique_id`: exports and the API differ only in case and spaces."""
+    return str(column).strip().lower().replace(" ", "_")
+
+
+def is_name_column(column: str) -> bool:
+    return column.startswith(NAME_COLUMN_PREFIXES)
 
 
 def check_source_columns(columns: Iterable[str], dataset: str, rows: int = DRIFT_MIN_ROWS) -> None:
-    """Raise `SchemaDriftError` if a required column is absent (after `normalize_columns`)."""
+    """Raise `SchemaDriftError` if a required column is absent (names normalised)."""
     present = set(columns)
     required = REQUIRED_SOURCE_COLUMNS + (REQUIRED_IN_LARGE_READS if rows >= DRIFT_MIN_ROWS else ())
     missing = [" or ".join(alts) for alts in required if not present & set(alts)]
@@ -115,20 +123,104 @@ def check_source_columns(columns: Iterable[str], dataset: str, rows: int = DRIFT
         )
 
 
+class RawRows:
+    """One raw page behind one reading interface, victims' names already out of reach:
+    normalised column names, a column as text, and whole rows for the quarantine."""
+
+    columns: frozenset[str]
+
+    @staticmethod
+    def of(page: RawPage) -> RawRows:
+        return _FrameRows(page) if isinstance(page, pd.DataFrame) else _RecordRows(page)
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def text(self, column: str) -> pd.Series | None:
+        """The column as strings (NA where absent), or None if no row has it."""
+        raise NotImplementedError
+
+    def rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        """The rows at `positions`, as received (normalised names, no victims' names)."""
+        raise NotImplementedError
+
+
+class _FrameRows(RawRows):
+    """A frame of text, as read from CSV."""
+
+    def __init__(self, frame: pd.DataFrame):
+        frame = frame.rename(columns=normalize_name).reset_index(drop=True)
+        self.frame = frame.drop(columns=[c for c in frame.columns if is_name_column(c)])
+        self.columns = frozenset(self.frame.columns)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def text(self, column: str) -> pd.Series | None:
+        return self.frame[column].astype("string") if column in self.columns else None
+
+    def rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        chosen = self.frame.iloc[positions].astype(object)
+        return chosen.where(chosen.notna(), None).to_dict(orient="records")  # type: ignore[return-value]
+
+
+class _RecordRows(RawRows):
+    """API JSON rows. Columns are read straight from the dicts into Arrow strings:
+    building a frame of every column first cost more than typing the page."""
+
+    def __init__(self, records: list[dict[str, Any]]):
+        self.records = records
+        keys: dict[str, str] = {}
+        for key in set().union(*records) if records else ():
+            keys.setdefault(normalize_name(key), key)
+        self.keys = {n: k for n, k in sorted(keys.items()) if not is_name_column(n)}
+        self.columns = frozenset(self.keys)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def text(self, column: str) -> pd.Series | None:
+        key = self.keys.get(column)
+        if key is None:
+            return None
+        values = [r.get(key) for r in self.records]
+        try:
+            strings = pa.array(values, type=pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # a number or object where text was due
+            strings = pa.array([_as_text(v) for v in values], type=pa.string())
+        return pd.Series(pd.arrays.ArrowStringArray(strings))
+
+    def rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        return [
+            {n: self.records[i][k] for n, k in self.keys.items() if k in self.records[i]}
+            for i in positions
+        ]
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
 @dataclass
 class ParsedPage:
     """One page typed and checked row by row; duplicates are settled across pages later."""
 
-    raw: pd.DataFrame  # normalised columns, names dropped
+    raw: RawRows
     typed: pd.DataFrame
     broken: dict[str, pd.Series]
+    #: The largest `:updated_at` exactly as the source wrote it (ISO strings sort in time).
+    latest_update: str | None
 
 
-def parse_page(raw: pd.DataFrame) -> ParsedPage:
+def parse_page(page: RawPage) -> ParsedPage:
     """Type one page of raw rows (any source shape) and flag every broken rule."""
-    raw = normalize_columns(raw).reset_index(drop=True)
+    raw = RawRows.of(page)
     typed, broken = _parse(raw)
-    return ParsedPage(raw, typed, broken)
+    stamps = raw.text(":updated_at")
+    latest = stamps.max() if stamps is not None and stamps.notna().any() else None
+    return ParsedPage(raw, typed, broken, None if latest is None else str(latest))
 
 
 def combine_pages(pages: list[ParsedPage], dataset: str = "victims") -> Validated:
@@ -147,23 +239,20 @@ def combine_pages(pages: list[ParsedPage], dataset: str = "victims") -> Validate
     reasons = _reasons(broken)
     bad = reasons.notna()
     victims = typed.loc[~bad, list(VICTIM_COLUMNS)].reset_index(drop=True)
-    bad_raw = (
-        pd.concat([p.raw for p in pages], ignore_index=True).loc[bad]
-        if bad.any()
-        else pd.DataFrame()
-    )
     quarantine = pd.DataFrame(
         {
             "unique_id": typed.loc[bad, "unique_id"],
             "reasons": reasons[bad],
-            "raw": _raw_json(bad_raw),
+            "raw": pd.Series(
+                _raw_json(pages, bad.to_numpy()), index=typed.index[bad], dtype="string"
+            ),
         }
     ).reset_index(drop=True)
     counts = {rule: int(mask.sum()) for rule, mask in broken.items() if mask.any()}
     return Validated(victims, quarantine, counts)
 
 
-def validate_victims(raw: pd.DataFrame, dataset: str = "victims") -> Validated:
+def validate_victims(raw: RawPage, dataset: str = "victims") -> Validated:
     """Type and check raw victim rows; see the module docstring."""
     return combine_pages([parse_page(raw)], dataset)
 
@@ -172,16 +261,17 @@ def _empty(columns: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def _text(raw: pd.DataFrame, *names: str) -> pd.Series:
+def _text(raw: RawRows, *names: str) -> pd.Series:
     """Stripped strings from the first of `names` that has a value in each row; blanks are NA.
 
     Coalescing matters when files of two vintages are read together: older
     exports call the id `unique_id`, today's API `cpd_id`.
     """
-    result = pd.Series(pd.NA, index=raw.index, dtype="string")
+    result = pd.Series(pd.NA, index=pd.RangeIndex(len(raw)), dtype="string")
     for name in names:
-        if name in raw.columns:
-            col = raw[name].astype("string").str.strip()
+        col = raw.text(name)
+        if col is not None:
+            col = col.str.strip()
             result = result.fillna(col.mask(col.isin(["", "nan", "None", "NaN"])))
     return result
 
@@ -220,8 +310,8 @@ def _timestamps(text: pd.Series) -> pd.Series:
     return iso.astype("datetime64[us]")
 
 
-def _parse(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    out = pd.DataFrame(index=raw.index)
+def _parse(raw: RawRows) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     broken: dict[str, pd.Series] = {}
     out["unique_id"] = _text(raw, *SOURCE_NAMES["unique_id"])
     broken[RULE_MISSING_ID] = out["unique_id"].isna()
@@ -284,8 +374,12 @@ def _reasons(broken: dict[str, pd.Series]) -> pd.Series:
     return joined.mask(joined == "")
 
 
-def _raw_json(rows: pd.DataFrame) -> pd.Series:
-    records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
-    return pd.Series(
-        [json.dumps(r, default=str) for r in records], index=rows.index, dtype="string"
-    )
+def _raw_json(pages: list[ParsedPage], bad: np.ndarray) -> list[str]:
+    """The quarantined rows as received, as JSON, in the order of the combined pages."""
+    rows: list[dict[str, Any]] = []
+    start = 0
+    for page in pages:
+        end = start + len(page.raw)
+        rows += page.raw.rows(np.flatnonzero(bad[start:end]))
+        start = end
+    return [json.dumps(r, default=str) for r in rows]

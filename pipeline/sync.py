@@ -100,22 +100,14 @@ def run_sync(
         sync_id = _next_sync_id(con)
         started, clock = _now(), time.perf_counter()
         since = None if request.full else incremental_watermark(con, victims_source, settings)
-        # Victims download in the background while boundaries are read and checked here:
-        # the wait on the network overlaps the geometry work. Only this thread uses `con`.
+        # Boundary files are small: read them first. Then victims download in the
+        # background while the layers are checked and stored here, so the wait on the
+        # portal overlaps the geometry work. Only this thread uses `con`.
+        layers = read_boundaries(con, boundary_sources, request, make_bar)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
             download = pool.submit(_fetch, victims_source, since, make_bar)
             try:
-                reports = [
-                    sync_boundary(
-                        con,
-                        sync_id,
-                        layer,
-                        source,
-                        request.full or layer in request.boundaries,
-                        make_bar,
-                    )
-                    for layer, source in boundary_sources.items()
-                ]
+                reports = [store_boundary(con, sync_id, read) for read in layers]
                 refreshed = [r.dataset for r in reports if r.mode != "skipped"]
                 stale = _layers_without_web_geometry(con)
                 if refreshed or stale:
@@ -162,47 +154,68 @@ def _sources(
     return victims, boundaries
 
 
-def sync_boundary(
+@dataclass
+class BoundaryRead:
+    """One layer as read from its source; `collection` is None when the stored copy stays."""
+
+    layer: str
+    source: BoundarySource
+    collection: dict[str, Any] | None
+    started: datetime
+    seconds: float = 0.0
+
+
+def read_boundaries(
     con: duckdb.DuckDBPyConnection,
-    sync_id: int,
-    layer: str,
-    source: BoundarySource,
-    refresh: bool,
+    sources: dict[str, BoundarySource],
+    request: SyncRequest,
     make_bar: MakeBar = no_bar,
-) -> SyncReport:
-    """Replace one layer, unless it is already stored and no refresh was asked for."""
-    started = _now()
-    stored = first_row(con, "SELECT count(*) FROM boundaries WHERE layer = ?", [layer])
-    if stored and stored[0] and not refresh:
-        return SyncReport(layer, source.description, "skipped")
+) -> list[BoundaryRead]:
+    """Read each layer that is not stored yet, or whose refresh was asked for
+    (`--full`, or a path given for it)."""
+    reads = []
+    for layer, source in sources.items():
+        started, clock = _now(), time.perf_counter()
+        stored = first_row(con, "SELECT count(*) FROM boundaries WHERE layer = ?", [layer])
+        if stored and stored[0] and not (request.full or layer in request.boundaries):
+            reads.append(BoundaryRead(layer, source, None, started))
+            continue
+        bar = make_bar(layer, None)
+        try:
+            collection = source.feature_collection()
+            bar.update(len(collection.get("features") or []))
+        finally:
+            bar.close()
+        reads.append(BoundaryRead(layer, source, collection, started, time.perf_counter() - clock))
+    return reads
+
+
+def store_boundary(con: duckdb.DuckDBPyConnection, sync_id: int, read: BoundaryRead) -> SyncReport:
+    """Replace one layer with what was read (unless nothing was); log it."""
+    if read.collection is None:
+        return SyncReport(read.layer, read.source.description, "skipped")
     clock = time.perf_counter()
-    bar = make_bar(layer, None)
-    try:
-        collection = source.feature_collection()
-        bar.update(len(collection.get("features") or []))
-    finally:
-        bar.close()
-    rows = boundary_rows(LAYERS[layer], collection, source.description)
+    rows = boundary_rows(LAYERS[read.layer], read.collection, read.source.description)
     old = dict(
-        con.execute("SELECT key, geometry FROM boundaries WHERE layer = ?", [layer]).fetchall()
+        con.execute("SELECT key, geometry FROM boundaries WHERE layer = ?", [read.layer]).fetchall()
     )
     new = dict(zip(rows["key"], rows["geometry"], strict=True))
     changed = sum(1 for key in new.keys() & old.keys() if bytes(old[key]) != new[key])
-    con.execute("DELETE FROM boundaries WHERE layer = ?", [layer])
+    con.execute("DELETE FROM boundaries WHERE layer = ?", [read.layer])
     con.register("incoming_boundaries", rows)
     con.execute("INSERT INTO boundaries BY NAME SELECT * FROM incoming_boundaries")
     con.unregister("incoming_boundaries")
     report = SyncReport(
-        layer,
-        source.description,
+        read.layer,
+        read.source.description,
         "full",
         rows_fetched=len(rows),
         rows_added=len(new.keys() - old.keys()),
         rows_updated=changed,
         rows_removed=len(old.keys() - new.keys()),
-        seconds=time.perf_counter() - clock,
+        seconds=read.seconds + time.perf_counter() - clock,
     )
-    _log(con, sync_id, report, started)
+    _log(con, sync_id, report, read.started)
     return report
 
 
@@ -280,21 +293,13 @@ def _fetch(source: VictimSource, since: str | None, make_bar: MakeBar) -> Fetche
         for page in source.pages(since):
             fetched.pages.append(parse_page(page))
             fetched.rows += len(page)
-            stamp = _max_watermark(page)
+            stamp = fetched.pages[-1].latest_update
             if stamp and (fetched.watermark is None or stamp > fetched.watermark):
                 fetched.watermark = stamp
             bar.update(len(page))
     finally:
         bar.close()
     return fetched
-
-
-def _max_watermark(raw: pd.DataFrame) -> str | None:
-    """The largest `:updated_at` exactly as the source wrote it (ISO strings sort in time)."""
-    if ":updated_at" not in raw.columns:
-        return None
-    stamps = raw[":updated_at"].dropna().astype(str)
-    return str(stamps.max()) if len(stamps) else None
 
 
 def _write_victims(

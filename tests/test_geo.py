@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from geo.assign import assign_points, place_victims
 from geo.layers import BoundaryError, BoundaryLayer, check_layer, check_nesting, web_geometries
 from pipeline.boundaries import LAYERS, boundary_rows
+from pipeline.errors import InputFileError
 from tests.conftest import BOUNDARY_FILES, needs_snapshot, square, tiny_layers
 
 
@@ -89,6 +90,48 @@ def test_beat_outside_its_district_is_refused() -> None:
     beats["features"][0]["properties"]["district"] = "2"  # 0111 lies in district 1
     with pytest.raises(BoundaryError, match="beat 0111 lies only 0% inside district 2"):
         check_nesting(layer("beats", beats), layer("districts"))
+
+
+def test_beat_naming_a_missing_district_is_refused() -> None:
+    beats = tiny_layers()["beats"]
+    beats["features"][3]["properties"]["district"] = "9"
+    with pytest.raises(
+        BoundaryError, match="beat 0212 names district 9, which is not in the layer"
+    ):
+        check_nesting(layer("beats", beats), layer("districts"))
+
+
+@pytest.mark.parametrize(
+    ("geometry", "message"),
+    [
+        (None, "beats 0112 from test: unreadable geometry"),
+        ({"type": "Polygon", "coordinates": "x"}, "beats 0112 from test: unreadable geometry"),
+        (
+            {"type": "Point", "coordinates": [-87.7, 41.8]},
+            "geometry was Point but must be Polygon or MultiPolygon",
+        ),
+        (
+            square(1_160_000, 1_900_000, 500),
+            r"beats 0112 from test: coordinates \(1160000.0, .* projected CRS",
+        ),
+    ],
+    ids=["null", "garbled", "point", "projected"],
+)
+def test_unusable_feature_geometry_is_refused_by_key(geometry, message) -> None:
+    beats = tiny_layers()["beats"]
+    beats["features"][1]["geometry"] = geometry
+    with pytest.raises(InputFileError, match=message):
+        boundary_rows(LAYERS["beats"], beats, "test")
+
+
+def test_boundary_rows_keep_key_label_and_geometry() -> None:
+    rows = boundary_rows(LAYERS["districts"], tiny_layers()["districts"], "test")
+    assert rows["key"].tolist() == ["1", "2"]  # '02' loses its zero
+    assert rows["name"].tolist() == ["1ST", "2ND"]
+    assert shapely.from_wkb(rows["geometry"][1]).equals(
+        shapely.geometry.shape(square(-87.75, 41.85, 0.1))
+    )
+    assert json.loads(rows["properties"][1]) == {"dist_num": "02", "dist_label": "2ND"}
 
 
 coordinate = st.floats(-87.80, -87.60, allow_nan=False)

@@ -23,8 +23,8 @@ def fetch_all(
 ) -> pd.DataFrame:
     sleep = sleeps.append if sleeps is not None else (lambda s: None)
     client = SocrataClient(replace(settings, domain=server.url), sleep=sleep)
-    pages = list(SocrataVictims(client, VICTIMS).pages(since))
-    return pd.concat(pages, ignore_index=True) if pages else pd.DataFrame()
+    rows = [row for page in SocrataVictims(client, VICTIMS).pages(since) for row in page]
+    return pd.DataFrame.from_records(rows)
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Where records come from: the Socrata API or local files, behind one interface.
 
-A victims source yields pages of raw rows (DataFrames of strings, columns as
-the source names them); a boundary source returns a GeoJSON FeatureCollection.
-Nothing here types or validates: that is `pipeline.schema`'s job.
+A victims source yields pages of raw rows (`schema.RawPage`: the API's JSON
+rows, or a frame of CSV text; columns as the source names them); a boundary
+source returns a GeoJSON FeatureCollection. Nothing here types or validates:
+that is `pipeline.schema`'s job.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-import pandas as pd
+from pipeline.schema import RawPage
 
 
 class VictimSource(Protocol):
@@ -23,7 +24,7 @@ class VictimSource(Protocol):
         """Rows `pages(since)` will yield, if known cheaply (for the progress bar)."""
         ...
 
-    def pages(self, since: str | None = None) -> Iterator[pd.DataFrame]:
+    def pages(self, since: str | None = None) -> Iterator[RawPage]:
         """Raw rows, page by page; `since` is an `:updated_at` watermark."""
         ...
 

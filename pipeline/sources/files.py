@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import InputFileError
+from pipeline.schema import RawPage
 
 VICTIM_SUFFIXES = (".csv", ".csv.gz", ".json", ".json.gz")
 
@@ -41,22 +42,23 @@ class FileVictims:
     def __init__(self, paths: Sequence[Path | str]):
         self.files = expand_paths(paths)
         self.description = "file:" + ",".join(str(Path(p).resolve()) for p in paths)
-        self._frames: list[pd.DataFrame] | None = None
+        self._pages: list[RawPage] | None = None
 
     def count(self, since: str | None = None) -> int | None:
-        return sum(len(frame) for frame in self._read_all())
+        return sum(len(page) for page in self._read_all())
 
-    def pages(self, since: str | None = None) -> Iterator[pd.DataFrame]:
+    def pages(self, since: str | None = None) -> Iterator[RawPage]:
         yield from self._read_all()
 
-    def _read_all(self) -> list[pd.DataFrame]:
-        if self._frames is None:
-            self._frames = [read_victims_file(path) for path in self.files]
-        return self._frames
+    def _read_all(self) -> list[RawPage]:
+        if self._pages is None:
+            self._pages = [read_victims_file(path) for path in self.files]
+        return self._pages
 
 
-def read_victims_file(path: Path) -> pd.DataFrame:
-    """Every value as text, blanks as NA, headers untouched (schema normalises them)."""
+def read_victims_file(path: Path) -> RawPage:
+    """CSV as a frame of text (blanks NA), JSON as the API's list of rows; headers untouched
+    (schema normalises them)."""
     name = path.name.lower()
     try:
         if name.endswith((".csv", ".csv.gz")):
@@ -68,13 +70,13 @@ def read_victims_file(path: Path) -> pd.DataFrame:
     raise InputFileError(f"{path}: expected one of {', '.join(VICTIM_SUFFIXES)}")
 
 
-def _read_json_rows(path: Path) -> pd.DataFrame:
+def _read_json_rows(path: Path) -> list[dict[str, Any]]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as handle:
         rows = json.load(handle)
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise InputFileError(f"{path}: expected a JSON list of row objects, as the API serves")
-    return pd.DataFrame.from_records(rows)
+    return rows
 
 
 class GeoJSONFile:

@@ -16,15 +16,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import pandas as pd
 import requests
-from requests.adapters import HTTPAdapter
 from sodapy import Socrata
 
 from pipeline.errors import SourceError
 from pipeline.paging import OffsetPaginator
 from pipeline.retry import Backoff, is_retryable_status
 from pipeline.settings import Settings
+from pipeline.sources.transport import WholeBodyAdapter
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,6 @@ class SocrataClient:
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep):
         host, scheme = split_domain(settings.domain)
-        adapter = {"prefix": scheme, "adapter": HTTPAdapter()} if scheme == "http://" else None
         self.host = host
         self.page_size = settings.page_size
         self.backoff = Backoff(
@@ -62,7 +60,7 @@ class SocrataClient:
         )
         self._sleep = sleep
         self._settings = settings
-        self._adapter = adapter
+        self._scheme = scheme
         self._client: Socrata | None = None
 
     @property
@@ -73,7 +71,7 @@ class SocrataClient:
                 self.host,
                 self._settings.app_token,
                 timeout=self._settings.timeout_s,
-                session_adapter=self._adapter,
+                session_adapter={"prefix": self._scheme, "adapter": WholeBodyAdapter()},
             )
         return self._client
 
@@ -158,7 +156,7 @@ class SocrataVictims:
         except (LookupError, TypeError, ValueError):
             return None  # only the progress bar needs it
 
-    def pages(self, since: str | None = None) -> Iterator[pd.DataFrame]:
+    def pages(self, since: str | None = None) -> Iterator[list[dict[str, Any]]]:
         """Pages in order; the next page downloads while the caller works on this one."""
         paginator = OffsetPaginator(limit=self.client.page_size, since=since)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="page") as prefetch:
@@ -168,7 +166,7 @@ class SocrataVictims:
                 paginator.update_state(len(rows))
                 pending = prefetch.submit(self._page, paginator) if paginator.has_more else None
                 if rows:
-                    yield pd.DataFrame.from_records(rows)
+                    yield rows
 
     def _page(self, paginator: OffsetPaginator) -> list[dict[str, Any]]:
         request = paginator.update_request({"exclude_system_fields": "false"})
