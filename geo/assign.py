@@ -23,16 +23,30 @@ def assign_points(lon: np.ndarray, lat: np.ndarray, layer: BoundaryLayer) -> np.
 
     Border points (covered by two polygons) go to the smallest key.
     """
+    return assign_to_layers(lon, lat, [layer])[0]
+
+
+def assign_to_layers(
+    lon: np.ndarray, lat: np.ndarray, layers: list[BoundaryLayer]
+) -> list[np.ndarray]:
+    """`assign_points` for several layers, indexing the points once."""
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    _check_lonlat(lon, lat, layer)
-    result = np.full(len(lon), None, dtype=object)
+    for layer in layers:
+        _check_lonlat(lon, lat, layer)
     known = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
-    if not len(known) or not len(layer):
-        return result
     # Index the points and query with the polygons: shapely prepares the query
     # geometry, so each polygon is prepared once instead of testing every point
     # against raw polygons.
-    tree = shapely.STRtree(shapely.points(lon[known], lat[known]))
+    tree = shapely.STRtree(shapely.points(lon[known], lat[known])) if len(known) else None
+    return [_covering_keys(tree, known, len(lon), layer) for layer in layers]
+
+
+def _covering_keys(
+    tree: shapely.STRtree | None, known: np.ndarray, size: int, layer: BoundaryLayer
+) -> np.ndarray:
+    result = np.full(size, None, dtype=object)
+    if tree is None or not len(layer):
+        return result
     polygon_idx, point_idx = tree.query(layer.geometries, predicate="intersects")
     if not len(point_idx):
         return result
@@ -62,15 +76,13 @@ def place_victims(
     their district; points outside every beat have no district either.
     """
     lon, lat = victims["longitude"].to_numpy(float), victims["latitude"].to_numpy(float)
-    beat = assign_points(lon, lat, beats)
+    beat, community_area = assign_to_layers(lon, lat, [beats, community_areas])
     district = pd.Series(beat, dtype=object).map(beat_districts(beats))
     return pd.DataFrame(
         {
             "unique_id": victims["unique_id"].to_numpy(),
             "geo_beat": pd.Series(beat, dtype="string"),
             "geo_district": district.astype("string"),
-            "geo_community_area": pd.Series(
-                assign_points(lon, lat, community_areas), dtype="string"
-            ),
+            "geo_community_area": pd.Series(community_area, dtype="string"),
         }
     )

@@ -60,7 +60,7 @@ def reference_breaks(
         return {(kind, measure): [] for kind in KINDS for measure in MEASURES}
     year = victims["occurred_at"].dt.year.to_numpy()
     slot, in_years = np.searchsorted(years, year), np.isin(year, years)
-    area = pd.Index(areas).get_indexer(victims[by].astype(object)).astype(np.int64)  # -1: none
+    area = pd.Index(areas).get_indexer(pd.Index(victims[by].astype(object))).astype(np.int64)
     cell = area * len(years) + slot  # one cell per (area, year) of the grid
     case = pd.factorize(victims["case_number"])[0]
     counted = (area >= 0) & in_years

@@ -41,14 +41,20 @@ def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> Non
         raise InputFileError(f"boundaries rejected: {exc}") from exc
 
 
-def refresh_victim_areas(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild `victim_areas` (and the map classes that depend on it) for every victim;
-    return how many are in no beat."""
-    victims = con.execute("SELECT unique_id, latitude, longitude FROM victims").df()
+def refresh_victim_areas(
+    con: duckdb.DuckDBPyConnection, victims: pd.DataFrame | None = None
+) -> int:
+    """Place `victims` (rows just written; by default every stored victim) on the stored
+    beats and community areas, replacing their `victim_areas` rows and dropping those of
+    victims no longer stored; then recompute the map classes. Return how many of the
+    placed victims are in no beat."""
+    if victims is None:
+        victims = con.execute("SELECT unique_id, latitude, longitude FROM victims").df()
     placed = place_victims(victims, load_layer(con, "beats"), load_layer(con, "community_areas"))
     con.register("placed", placed[list(VICTIM_AREA_COLUMNS)])
-    con.execute("DELETE FROM victim_areas")
+    con.execute("DELETE FROM victim_areas WHERE unique_id IN (SELECT unique_id FROM placed)")
     con.execute("INSERT INTO victim_areas BY NAME SELECT * FROM placed")
+    con.execute("DELETE FROM victim_areas WHERE unique_id NOT IN (SELECT unique_id FROM victims)")
     con.unregister("placed")
     refresh_map_breaks(con)
     return int(pd.isna(placed["geo_beat"]).sum())

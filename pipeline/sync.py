@@ -116,11 +116,15 @@ def run_sync(
                 download.cancel()
                 raise
             fetched = download.result()
-        victims = store_victims(con, sync_id, victims_source, fetched, since, started)
-        victims.seconds = time.perf_counter() - clock
+        victims, written = store_victims(con, sync_id, victims_source, fetched, since, started)
         changed = victims.rows_added or victims.rows_updated or victims.rows_removed
-        if refreshed or changed or _places_out_of_step(con):
+        if refreshed:  # new boundaries: every victim moves
             refresh_victim_areas(con)
+        elif changed:
+            refresh_victim_areas(con, written)
+        if _places_out_of_step(con):  # a store from an older version
+            refresh_victim_areas(con)
+        victims.seconds = time.perf_counter() - clock
         reports.append(victims)
     return reports
 
@@ -226,8 +230,9 @@ def store_victims(
     fetched: Fetched,
     since: str | None,
     started: datetime,
-) -> SyncReport:
-    """Validate a read, then replace (full read) or upsert (incremental) it; log it."""
+) -> tuple[SyncReport, pd.DataFrame]:
+    """Validate a read, then replace (full read) or upsert (incremental) it; log it.
+    Return the report and the victims written."""
     validated = combine_pages(fetched.pages, dataset="victims")
     mode = "full" if since is None else "incremental"
     counts = _write_victims(con, sync_id, validated.victims, validated.quarantine, mode)
@@ -242,7 +247,7 @@ def store_victims(
         **counts,
     )
     _log(con, sync_id, report, started)
-    return report
+    return report, validated.victims
 
 
 def incremental_watermark(

@@ -89,6 +89,30 @@ def test_incremental_sync_picks_up_new_and_changed_rows_only(cfg, server) -> Non
     assert len(victims) == 21 and victims.loc[api_row(3)["cpd_id"], "block"] == "CHANGED"
 
 
+def test_incremental_sync_keeps_each_victims_place_in_step(cfg, server) -> None:
+    run_sync(cfg, SyncRequest())
+    later = {":updated_at": "2026-03-01T00:00:00.000Z"}
+    before = table(cfg, "victim_areas").set_index("unique_id")
+    moved, dropped, added = (api_row(i)["cpd_id"] for i in (3, 4, 99))
+    assert before.loc[moved, "geo_beat"] == "0112"  # (-87.67, 41.83)
+    server.rows[VICTIMS][3] = api_row(3, longitude="-87.72", latitude="41.87", **later)
+    server.rows[VICTIMS][4] = api_row(4, latitude=None, **later)  # to quarantine
+    assert by_dataset(run_sync(cfg, SyncRequest()))["victims"].mode == "incremental"
+    after = table(cfg, "victim_areas").set_index("unique_id")
+    assert set(after.index) == set(table(cfg, "victims")["unique_id"])
+    assert after.loc[moved].tolist() == ["0211", "2", "AUSTIN"] and dropped not in after.index
+    unchanged = after.index.difference([moved])
+    pd.testing.assert_frame_equal(after.loc[unchanged], before.loc[unchanged])
+
+    server.rows[VICTIMS].append(api_row(99, longitude="-87.72", latitude="41.82", **later))
+    run_sync(cfg, SyncRequest())
+    assert table(cfg, "victim_areas").set_index("unique_id").loc[added].tolist() == [
+        "0111",
+        "1",
+        "AUSTIN",
+    ]
+
+
 def test_row_that_turns_bad_moves_to_quarantine_and_back(cfg, server) -> None:
     run_sync(cfg, SyncRequest())
     later = {":updated_at": "2026-04-01T00:00:00.000Z"}
