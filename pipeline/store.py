@@ -116,8 +116,12 @@ class Store:
             try:
                 con = duckdb.connect(str(tmp))
                 try:
+                    # One transaction: the copy is private until replaced, so there is
+                    # no reason to make DuckDB sync its log after every statement.
+                    con.begin()
                     create_tables(con)
                     yield con
+                    con.commit()
                     con.execute("CHECKPOINT")
                 finally:
                     con.close()

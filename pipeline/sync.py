@@ -7,9 +7,11 @@ exactly as it was.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -96,7 +98,7 @@ def run_sync(
     """Sync boundaries and victims into the store at `settings.store_path`, atomically."""
     victims_source, boundary_sources = _sources(settings, request, client)
     store = Store(settings.store_path)
-    with store.write() as con:
+    with store.write() as con, _cycle_collector_paused():
         sync_id = _next_sync_id(con)
         started, clock = _now(), time.perf_counter()
         since = None if request.full else incremental_watermark(con, victims_source, settings)
@@ -127,6 +129,20 @@ def run_sync(
         victims.seconds = time.perf_counter() - clock
         reports.append(victims)
     return reports
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for the sync. A page is tens of thousands of fresh
+    row dicts that form no cycles (reference counting frees them), yet each collection
+    walks them all again: measured at 0.2 s of a 60,000-row sync."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _sources(
