@@ -13,6 +13,18 @@ from dataclasses import dataclass
 MAX_PAGE_SIZE = 50_000  # Socrata's hard cap on $limit
 
 
+def even_page_size(expected: int | None, limit: int = MAX_PAGE_SIZE) -> int:
+    """A page size for reading `expected` rows in few pages of at most `limit`, filled
+    evenly: 60,496 rows in pages of 30,249 + 30,247, not 50,000 + 10,496. A read types
+    each page while the next downloads; a long first page and a short last one leave
+    little download to hide that work behind. The last page comes out short, so the
+    read ends without asking for an empty one."""
+    if not expected or expected <= 0:
+        return limit
+    pages = -(-(expected + 1) // limit)
+    return -(-(expected + 1) // pages)
+
+
 @dataclass
 class OffsetPaginator:
     """State of a paged read: call `update_request` before and `update_state` after each page."""

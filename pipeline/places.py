@@ -13,7 +13,14 @@ import duckdb
 import pandas as pd
 
 from geo.assign import place_victims
-from geo.layers import BoundaryError, check_layer, check_nesting, load_layer, web_geometries
+from geo.layers import (
+    BoundaryError,
+    BoundaryLayer,
+    check_layer,
+    check_nesting,
+    load_layer,
+    web_geometries,
+)
 from geo.maplayers import full_years, reference_breaks
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.errors import InputFileError
@@ -41,16 +48,19 @@ def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> Non
         raise InputFileError(f"boundaries rejected: {exc}") from exc
 
 
-def refresh_victim_areas(
-    con: duckdb.DuckDBPyConnection, victims: pd.DataFrame | None = None
-) -> int:
-    """Place `victims` (rows just written; by default every stored victim) on the stored
-    beats and community areas, replacing their `victim_areas` rows and dropping those of
-    victims no longer stored; then recompute the map classes. Return how many of the
-    placed victims are in no beat."""
-    if victims is None:
+def placement_layers(con: duckdb.DuckDBPyConnection) -> tuple[BoundaryLayer, BoundaryLayer]:
+    """The stored beats and community areas, as `geo.assign.place_victims` takes them."""
+    return load_layer(con, "beats"), load_layer(con, "community_areas")
+
+
+def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | None = None) -> int:
+    """Store `placed` (victims the caller placed with `place_victims`; by default every
+    stored victim, placed here) in `victim_areas`, replacing their rows and dropping
+    those of victims no longer stored; then recompute the map classes. Return how many
+    of the placed victims are in no beat."""
+    if placed is None:
         victims = con.execute("SELECT unique_id, latitude, longitude FROM victims").df()
-    placed = place_victims(victims, load_layer(con, "beats"), load_layer(con, "community_areas"))
+        placed = place_victims(victims, *placement_layers(con))
     con.register("placed", placed[list(VICTIM_AREA_COLUMNS)])
     con.execute("DELETE FROM victim_areas WHERE unique_id IN (SELECT unique_id FROM placed)")
     con.execute("INSERT INTO victim_areas BY NAME SELECT * FROM placed")

@@ -96,6 +96,8 @@ class Validated:
     victims: pd.DataFrame
     quarantine: pd.DataFrame
     rule_counts: dict[str, int] = field(default_factory=dict)
+    #: Position of each `victims` row among all rows read (pages in order).
+    kept: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 #: A page of raw rows as a source gives it: API JSON rows, or a frame of CSV text.
@@ -249,7 +251,7 @@ def combine_pages(pages: list[ParsedPage], dataset: str = "victims") -> Validate
         }
     ).reset_index(drop=True)
     counts = {rule: int(mask.sum()) for rule, mask in broken.items() if mask.any()}
-    return Validated(victims, quarantine, counts)
+    return Validated(victims, quarantine, counts, np.flatnonzero(~bad.to_numpy()))
 
 
 def validate_victims(raw: RawPage, dataset: str = "victims") -> Validated:

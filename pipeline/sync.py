@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,14 +20,16 @@ from typing import Any, Protocol
 import duckdb
 import pandas as pd
 
+from geo.assign import place_victims
+from geo.layers import BoundaryLayer
 from pipeline.boundaries import LAYERS, boundary_rows
-from pipeline.places import refresh_boundaries, refresh_victim_areas
+from pipeline.places import placement_layers, refresh_boundaries, refresh_victim_areas
 from pipeline.schema import VICTIM_COLUMNS, ParsedPage, combine_pages, parse_page
 from pipeline.settings import Settings
 from pipeline.sources import BoundarySource, VictimSource
 from pipeline.sources.files import FileVictims, GeoJSONFile
 from pipeline.sources.socrata import SocrataBoundary, SocrataClient, SocrataVictims
-from pipeline.store import Store, first_row
+from pipeline.store import VICTIM_AREA_COLUMNS, Store, first_row
 
 
 class Bar(Protocol):
@@ -106,24 +108,29 @@ def run_sync(
         # background while the layers are checked and stored here, so the wait on the
         # portal overlaps the geometry work. Only this thread uses `con`.
         layers = read_boundaries(con, boundary_sources, request, make_bar)
+        expected = victims_source.count(since)
+        # Each page is also placed on the boundaries as soon as they are stored.
+        placing: Future[PlacementLayers] = Future()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
-            download = pool.submit(_fetch, victims_source, since, make_bar)
+            download = pool.submit(_fetch, victims_source, since, expected, placing, make_bar)
             try:
                 reports = [store_boundary(con, sync_id, read) for read in layers]
                 refreshed = [r.dataset for r in reports if r.mode != "skipped"]
                 stale = _layers_without_web_geometry(con)
                 if refreshed or stale:
                     refresh_boundaries(con, sorted(set(refreshed) | set(stale)))
-            except BaseException:
+                placing.set_result(placement_layers(con))
+            except BaseException as exc:
+                placing.set_exception(exc)  # the download stops instead of waiting
                 download.cancel()
                 raise
             fetched = download.result()
-        victims, written = store_victims(con, sync_id, victims_source, fetched, since, started)
+        victims, placed = store_victims(con, sync_id, victims_source, fetched, since, started)
         changed = victims.rows_added or victims.rows_updated or victims.rows_removed
-        if refreshed:  # new boundaries: every victim moves
+        if refreshed and since is not None:  # new boundaries move victims not re-read too
             refresh_victim_areas(con)
-        elif changed:
-            refresh_victim_areas(con, written)
+        elif refreshed or changed:
+            refresh_victim_areas(con, placed)
         if _places_out_of_step(con):  # a store from an older version
             refresh_victim_areas(con)
         victims.seconds = time.perf_counter() - clock
@@ -248,7 +255,7 @@ def store_victims(
     started: datetime,
 ) -> tuple[SyncReport, pd.DataFrame]:
     """Validate a read, then replace (full read) or upsert (incremental) it; log it.
-    Return the report and the victims written."""
+    Return the report and the places of the victims written."""
     validated = combine_pages(fetched.pages, dataset="victims")
     mode = "full" if since is None else "incremental"
     counts = _write_victims(con, sync_id, validated.victims, validated.quarantine, mode)
@@ -263,7 +270,8 @@ def store_victims(
         **counts,
     )
     _log(con, sync_id, report, started)
-    return report, validated.victims
+    places = pd.concat(fetched.places, ignore_index=True) if fetched.places else None
+    return report, places.iloc[validated.kept] if places is not None else _no_places()
 
 
 def incremental_watermark(
@@ -302,17 +310,29 @@ class Fetched:
     """A read of victims: pages already typed (see `schema.parse_page`), not yet combined."""
 
     pages: list[ParsedPage] = field(default_factory=list)
+    places: list[pd.DataFrame] = field(default_factory=list)  # `place_victims` per page
     rows: int = 0
     watermark: str | None = None  # the largest :updated_at seen
 
 
-def _fetch(source: VictimSource, since: str | None, make_bar: MakeBar) -> Fetched:
-    """Read every page, typing each as it arrives so the work overlaps the next download."""
-    bar = make_bar("victims", source.count(since))
+PlacementLayers = tuple[BoundaryLayer, BoundaryLayer]  # beats, community areas
+
+
+def _fetch(
+    source: VictimSource,
+    since: str | None,
+    expected: int | None,
+    placing: Future[PlacementLayers],
+    make_bar: MakeBar,
+) -> Fetched:
+    """Read every page, typing and placing each as it arrives so the work overlaps the
+    next download. `placing` gives the boundaries once they are stored."""
+    bar = make_bar("victims", expected)
     fetched = Fetched()
     try:
-        for page in source.pages(since):
+        for page in source.pages(since, expected):
             fetched.pages.append(parse_page(page))
+            fetched.places.append(place_victims(fetched.pages[-1].typed, *placing.result()))
             fetched.rows += len(page)
             stamp = fetched.pages[-1].latest_update
             if stamp and (fetched.watermark is None or stamp > fetched.watermark):
@@ -333,11 +353,6 @@ def _write_victims(
     """Replace (full) or upsert (incremental) victims and their quarantine; return row counts."""
     con.register("incoming", victims[list(VICTIM_COLUMNS)])
     con.register("incoming_quarantine", quarantine)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE touched AS "
-        "SELECT unique_id FROM incoming UNION "
-        "SELECT unique_id FROM incoming_quarantine WHERE unique_id IS NOT NULL"
-    )
     added = _scalar(con, "SELECT count(*) FROM incoming i ANTI JOIN victims v USING (unique_id)")
     updated = _scalar(
         con,
@@ -348,7 +363,12 @@ def _write_victims(
         removed = _scalar(con, "SELECT count(*) FROM victims ANTI JOIN incoming USING (unique_id)")
         con.execute("DELETE FROM victims")
         con.execute("DELETE FROM quarantine WHERE dataset = 'victims'")
-    else:
+    else:  # rows read again replace their stored versions, good or quarantined
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched AS "
+            "SELECT unique_id FROM incoming UNION "
+            "SELECT unique_id FROM incoming_quarantine WHERE unique_id IS NOT NULL"
+        )
         removed = _scalar(
             con,
             "SELECT count(*) FROM victims v SEMI JOIN touched USING (unique_id) "
@@ -389,6 +409,10 @@ def _log(
             report.watermark,
         ],
     )
+
+
+def _no_places() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in VICTIM_AREA_COLUMNS})
 
 
 def _layers_without_web_geometry(con: duckdb.DuckDBPyConnection) -> list[str]:

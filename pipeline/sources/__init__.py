@@ -24,8 +24,9 @@ class VictimSource(Protocol):
         """Rows `pages(since)` will yield, if known cheaply (for the progress bar)."""
         ...
 
-    def pages(self, since: str | None = None) -> Iterator[RawPage]:
-        """Raw rows, page by page; `since` is an `:updated_at` watermark."""
+    def pages(self, since: str | None = None, expected: int | None = None) -> Iterator[RawPage]:
+        """Raw rows, page by page; `since` is an `:updated_at` watermark, `expected` the
+        row count `count(since)` gave, if any (a source may size its pages by it)."""
         ...
 
 

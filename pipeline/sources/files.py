@@ -47,7 +47,7 @@ class FileVictims:
     def count(self, since: str | None = None) -> int | None:
         return sum(len(page) for page in self._read_all())
 
-    def pages(self, since: str | None = None) -> Iterator[RawPage]:
+    def pages(self, since: str | None = None, expected: int | None = None) -> Iterator[RawPage]:
         yield from self._read_all()
 
     def _read_all(self) -> list[RawPage]:

@@ -20,7 +20,7 @@ import requests
 from sodapy import Socrata
 
 from pipeline.errors import SourceError
-from pipeline.paging import OffsetPaginator
+from pipeline.paging import OffsetPaginator, even_page_size
 from pipeline.retry import Backoff, is_retryable_status
 from pipeline.settings import Settings
 from pipeline.sources.transport import WholeBodyAdapter
@@ -156,9 +156,13 @@ class SocrataVictims:
         except (LookupError, TypeError, ValueError):
             return None  # only the progress bar needs it
 
-    def pages(self, since: str | None = None) -> Iterator[list[dict[str, Any]]]:
-        """Pages in order; the next page downloads while the caller works on this one."""
-        paginator = OffsetPaginator(limit=self.client.page_size, since=since)
+    def pages(
+        self, since: str | None = None, expected: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages in order, evenly sized when the row count is `expected`; the next page
+        downloads while the caller works on this one."""
+        size = even_page_size(expected, self.client.page_size)
+        paginator = OffsetPaginator(limit=size, since=since)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="page") as prefetch:
             pending: Future[Any] | None = prefetch.submit(self._page, paginator)
             while pending is not None:
