@@ -24,7 +24,7 @@ from geo.layers import (
 from geo.maplayers import full_years, reference_breaks
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.errors import InputFileError
-from pipeline.store import VICTIM_AREA_COLUMNS
+from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS
 
 
 def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> None:
@@ -86,4 +86,6 @@ def refresh_map_breaks(con: duckdb.DuckDBPyConnection) -> None:
         for (kind, measure), breaks in reference_breaks(reference, level, areas, years).items():
             rows.append([level, kind, measure, json.dumps(breaks), json.dumps(years)])
     con.execute("DELETE FROM map_breaks")
-    con.executemany("INSERT INTO map_breaks VALUES (?, ?, ?, ?, ?)", rows)
+    con.register("breaks", pd.DataFrame(rows, columns=list(MAP_BREAK_COLUMNS)))
+    con.execute("INSERT INTO map_breaks BY NAME SELECT * FROM breaks")
+    con.unregister("breaks")

@@ -388,13 +388,16 @@ def _outside_chicago(lon: pd.Series, lat: pd.Series) -> pd.Series:
 
 def _superseded(typed: pd.DataFrame) -> pd.Series:
     """True for every row whose id appears again with a later (or equal, later-listed) update."""
-    has_id = typed["unique_id"].notna()
-    order = typed.loc[has_id, ["unique_id", "source_updated_at"]].assign(
-        _pos=np.arange(has_id.sum())
-    )
-    order = order.sort_values(["unique_id", "source_updated_at", "_pos"], na_position="first")
-    latest = ~order["unique_id"].duplicated(keep="last")
-    return pd.Series(False, index=typed.index) | (~latest).reindex(typed.index, fill_value=False)
+    ids = typed["unique_id"]
+    repeated = (ids.notna() & ids.duplicated(keep=False)).to_numpy()
+    superseded = np.zeros(len(typed), dtype=bool)
+    if repeated.any():  # only repeated ids need sorting (usually none)
+        positions = np.flatnonzero(repeated)
+        order = typed.iloc[positions][["unique_id", "source_updated_at"]].assign(_pos=positions)
+        order = order.sort_values(["unique_id", "source_updated_at", "_pos"], na_position="first")
+        earlier = order["unique_id"].duplicated(keep="last").to_numpy()
+        superseded[order["_pos"].to_numpy()[earlier]] = True
+    return pd.Series(superseded, index=typed.index)
 
 
 def _reasons(broken: dict[str, pd.Series]) -> pd.Series:
