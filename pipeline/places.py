@@ -56,8 +56,8 @@ def placement_layers(con: duckdb.DuckDBPyConnection) -> tuple[BoundaryLayer, Bou
 def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | None = None) -> int:
     """Store `placed` (victims the caller placed with `place_victims`; by default every
     stored victim, placed here) in `victim_areas`, replacing their rows and dropping
-    those of victims no longer stored; then recompute the map classes. Return how many
-    of the placed victims are in no beat."""
+    those of victims no longer stored. Return how many of them are in no beat. The map
+    classes depend on these places: recompute them after (`map_break_rows`)."""
     if placed is None:
         victims = con.execute("SELECT unique_id, latitude, longitude FROM victims").df()
         placed = place_victims(victims, *placement_layers(con))
@@ -66,26 +66,43 @@ def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | 
     con.execute("INSERT INTO victim_areas BY NAME SELECT * FROM placed")
     con.execute("DELETE FROM victim_areas WHERE unique_id NOT IN (SELECT unique_id FROM victims)")
     con.unregister("placed")
-    refresh_map_breaks(con)
     return int(pd.isna(placed["geo_beat"]).sum())
 
 
-def refresh_map_breaks(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute fixed count classes for every level, kind and measure (geometry basis)."""
+def map_break_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Every stored victim with its geometric areas, and each level's area keys."""
     victims = con.execute(
         "SELECT v.case_number, v.occurred_at, v.gunshot, v.fatal, a.geo_district AS district, "
         "a.geo_beat AS beat, a.geo_community_area AS community_area "
         "FROM victims v LEFT JOIN victim_areas a USING (unique_id)"
     ).df()
+    areas = {
+        level: [
+            key
+            for (key,) in con.execute(
+                "SELECT key FROM boundaries WHERE layer = ?", [layer]
+            ).fetchall()
+        ]
+        for level, layer in LAYER_OF_AREA.items()
+    }
+    return victims, areas
+
+
+def map_break_rows(victims: pd.DataFrame, areas: dict[str, list[str]]) -> pd.DataFrame:
+    """`map_breaks` rows: fixed count classes for every level, kind and measure (geometry
+    basis), from every full year on record. Pure."""
     years = full_years(victims) if len(victims) else []
     reference = victims[victims["occurred_at"].dt.year.isin(years)]
-    rows = []
-    for level, layer in LAYER_OF_AREA.items():
-        keys = con.execute("SELECT key FROM boundaries WHERE layer = ?", [layer]).fetchall()
-        areas = [r[0] for r in keys]
-        for (kind, measure), breaks in reference_breaks(reference, level, areas, years).items():
-            rows.append([level, kind, measure, json.dumps(breaks), json.dumps(years)])
+    rows = [
+        [level, kind, measure, json.dumps(breaks), json.dumps(years)]
+        for level, keys in areas.items()
+        for (kind, measure), breaks in reference_breaks(reference, level, keys, years).items()
+    ]
+    return pd.DataFrame(rows, columns=list(MAP_BREAK_COLUMNS))
+
+
+def write_map_breaks(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
     con.execute("DELETE FROM map_breaks")
-    con.register("breaks", pd.DataFrame(rows, columns=list(MAP_BREAK_COLUMNS)))
+    con.register("breaks", rows)
     con.execute("INSERT INTO map_breaks BY NAME SELECT * FROM breaks")
     con.unregister("breaks")
