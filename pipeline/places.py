@@ -1,13 +1,15 @@
 """Keep each victim's geometric beat, district and community area in step with the store.
 
-Runs inside a sync's write block, after boundaries and victims are written:
-the layers are checked (valid, nested), simplified copies are stored for web
-maps, and `victim_areas` is rebuilt from the points.
+Runs inside a sync's write block: refreshed layers are checked (valid, nested)
+and get simplified copies for web maps; `victim_areas` gets the places of the
+victims written (or of every victim when the boundaries changed); the fixed
+map classes are recomputed from them.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pandas as pd
@@ -24,7 +26,7 @@ from geo.layers import (
 from geo.maplayers import full_years, reference_breaks
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.errors import InputFileError
-from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS
+from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS, first_row
 
 
 def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> None:
@@ -51,6 +53,32 @@ def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> Non
 def placement_layers(con: duckdb.DuckDBPyConnection) -> tuple[BoundaryLayer, BoundaryLayer]:
     """The stored beats and community areas, as `geo.assign.place_victims` takes them."""
     return load_layer(con, "beats"), load_layer(con, "community_areas")
+
+
+def keep_places_in_step(
+    con: duckdb.DuckDBPyConnection,
+    placed: pd.DataFrame,
+    *,
+    boundaries_changed: bool,
+    victims_changed: bool,
+    read_everything: bool,
+) -> None:
+    """After a sync's writes, bring `victim_areas` and the map classes up to date.
+
+    `placed` holds the places of the victims just written (placed page by page
+    during the read). New boundaries move every victim, so a partial read has the
+    others placed here too; changed victims alone only need their own rows.
+    """
+    moved = boundaries_changed or victims_changed
+    if boundaries_changed and not read_everything:
+        refresh_victim_areas(con)
+    elif moved:
+        refresh_victim_areas(con, placed)
+    if _unplaced_victims(con):  # a store from an older version
+        refresh_victim_areas(con)
+        moved = True
+    if moved or not first_row(con, "SELECT 1 FROM map_breaks LIMIT 1"):
+        _refresh_map_breaks_while_writing(con)
 
 
 def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | None = None) -> int:
@@ -106,3 +134,23 @@ def write_map_breaks(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None
     con.register("breaks", rows)
     con.execute("INSERT INTO map_breaks BY NAME SELECT * FROM breaks")
     con.unregister("breaks")
+
+
+def _unplaced_victims(con: duckdb.DuckDBPyConnection) -> bool:
+    return (
+        first_row(con, "SELECT 1 FROM victims ANTI JOIN victim_areas USING (unique_id) LIMIT 1")
+        is not None
+    )
+
+
+def _refresh_map_breaks_while_writing(con: duckdb.DuckDBPyConnection) -> None:
+    """Compute the map classes in a helper thread while DuckDB writes out what the sync
+    stored so far (about 0.1 s each; the commit releases the interpreter lock). The
+    commit is inside the sync's private copy of the store, so nothing is published
+    before the sync succeeds."""
+    victims, areas = map_break_inputs(con)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="map-classes") as helper:
+        computing = helper.submit(map_break_rows, victims, areas)
+        con.commit()
+        con.begin()
+        write_map_breaks(con, computing.result())

@@ -23,14 +23,7 @@ import pandas as pd
 from geo.assign import place_victims
 from geo.layers import BoundaryLayer
 from pipeline.boundaries import LAYERS, boundary_rows
-from pipeline.places import (
-    map_break_inputs,
-    map_break_rows,
-    placement_layers,
-    refresh_boundaries,
-    refresh_victim_areas,
-    write_map_breaks,
-)
+from pipeline.places import keep_places_in_step, placement_layers, refresh_boundaries
 from pipeline.schema import VICTIM_COLUMNS, ParsedPage, combine_pages, parse_page
 from pipeline.settings import Settings
 from pipeline.sources import BoundarySource, VictimSource
@@ -134,16 +127,13 @@ def run_sync(
             fetched = download.result()
         victims, placed = store_victims(con, sync_id, victims_source, fetched, since, started)
         changed = victims.rows_added or victims.rows_updated or victims.rows_removed
-        moved = bool(refreshed or changed)
-        if refreshed and since is not None:  # new boundaries move victims not re-read too
-            refresh_victim_areas(con)
-        elif moved:
-            refresh_victim_areas(con, placed)
-        if _unplaced_victims(con):  # a store from an older version
-            refresh_victim_areas(con)
-            moved = True
-        if moved or not _scalar(con, "SELECT count(*) FROM map_breaks"):
-            _refresh_map_breaks_while_writing(con)
+        keep_places_in_step(
+            con,
+            placed,
+            boundaries_changed=bool(refreshed),
+            victims_changed=bool(changed),
+            read_everything=since is None,
+        )
         victims.seconds = time.perf_counter() - clock
         reports.append(victims)
     return reports
@@ -430,25 +420,6 @@ def _layers_without_web_geometry(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Layers stored by a version that did not keep simplified geometry."""
     rows = con.execute("SELECT DISTINCT layer FROM boundaries WHERE web_geometry IS NULL")
     return [r[0] for r in rows.fetchall()]
-
-
-def _unplaced_victims(con: duckdb.DuckDBPyConnection) -> bool:
-    """True if some victim has no `victim_areas` row (a store from an older version)."""
-    return bool(
-        _scalar(con, "SELECT count(*) FROM victims ANTI JOIN victim_areas USING (unique_id)")
-    )
-
-
-def _refresh_map_breaks_while_writing(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute the map classes in a helper thread while DuckDB writes what the sync
-    stored so far. The commit happens inside the private copy, so nothing is published
-    early; it releases the interpreter lock, so the two overlap (about 0.1 s each)."""
-    victims, areas = map_break_inputs(con)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="map-classes") as helper:
-        computing = helper.submit(map_break_rows, victims, areas)
-        con.commit()
-        con.begin()
-        write_map_breaks(con, computing.result())
 
 
 def _next_sync_id(con: duckdb.DuckDBPyConnection) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -111,6 +112,26 @@ def test_incremental_sync_keeps_each_victims_place_in_step(cfg, server) -> None:
         "1",
         "AUSTIN",
     ]
+
+
+def test_new_boundaries_move_every_stored_victim(cfg, tmp_path) -> None:
+    run_sync(cfg, SyncRequest())
+    before = table(cfg, "victim_areas").set_index("unique_id")["geo_beat"]
+    beats = tiny_layers()["beats"]
+    for feature in beats["features"]:  # 0111 and 0112 trade places
+        number = feature["properties"]["beat_num"]
+        feature["properties"]["beat_num"] = {"0111": "0112", "0112": "0111"}.get(number, number)
+    path = tmp_path / "beats.geojson"
+    path.write_text(json.dumps(beats))
+    reports = by_dataset(run_sync(cfg, SyncRequest(boundaries={"beats": path})))
+    assert reports["victims"].mode == "incremental" and reports["beats"].rows_updated == 2
+    after = table(cfg, "victim_areas").set_index("unique_id")["geo_beat"]
+    swapped = before.map(lambda b: {"0111": "0112", "0112": "0111"}.get(b, b))
+    # Points on the shared edge (longitude -87.70) stay with the smaller key, 0111.
+    victims = table(cfg, "victims").set_index("unique_id")
+    inside = victims.index[victims["longitude"] != -87.70]
+    assert (before[inside] != after[inside]).sum() >= 10  # most are in those two beats
+    pd.testing.assert_series_equal(after[inside].sort_index(), swapped[inside].sort_index())
 
 
 def test_row_that_turns_bad_moves_to_quarantine_and_back(cfg, server) -> None:
