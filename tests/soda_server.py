@@ -6,7 +6,7 @@ honours what the pipeline relies on: `$limit` (capped at 50,000), `$offset`,
 `$select=count(*) AS n`, system fields only with
 `$$exclude_system_fields=false`, and nulls left out of each row as Socrata
 does. Faults can be queued to answer the next requests with an HTTP status
-(and headers), a delay, or a malformed body.
+(and headers), a delay, a malformed body, or a body cut off mid-transfer.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Fault:
     delay_s: float = 0.0  # sleep before answering (to trigger client timeouts)
     malformed: bool = False  # 200 with a body that is not JSON
     body: str | None = None
+    cut_after: int | None = None  # promise the whole normal body, send this many bytes, hang up
 
 
 @dataclass
@@ -159,7 +160,9 @@ def _handler(server: SodaServer) -> type[BaseHTTPRequestHandler]:
             dataset, kind = match.groups()
             try:
                 if kind == "json" and dataset in server.rows:
-                    return self._send(200, json.dumps(server.answer_rows(dataset, params)))
+                    body = json.dumps(server.answer_rows(dataset, params))
+                    cut_after = fault.cut_after if fault is not None else None
+                    return self._send(200, body, cut_after=cut_after)
                 if kind == "geojson" and dataset in server.geojson:
                     body = json.dumps(server.answer_geojson(dataset, params))
                     return self._send(200, body, "application/vnd.geo+json;charset=utf-8")
@@ -173,6 +176,7 @@ def _handler(server: SodaServer) -> type[BaseHTTPRequestHandler]:
             body: str,
             content_type: str = "application/json;charset=utf-8",
             headers: dict[str, str] | None = None,
+            cut_after: int | None = None,
         ) -> None:
             data = body.encode()
             self.send_response(status)
@@ -182,6 +186,8 @@ def _handler(server: SodaServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(data)  # the client may have given up (timeout tests)
+                self.wfile.write(data[:cut_after])  # the client may have given up (timeout tests)
+            if cut_after is not None:
+                self.close_connection = True
 
     return Handler

@@ -87,8 +87,9 @@ def test_429_waits_as_told_by_retry_after_then_succeeds(settings, server) -> Non
         Fault(503),
         Fault(malformed=True),
         Fault(200, body="<html>proxy</html>"),
+        Fault(cut_after=100),
     ],
-    ids=["500", "503", "malformed-json", "not-json"],
+    ids=["500", "503", "malformed-json", "not-json", "body-cut-mid-transfer"],
 )
 def test_transient_failures_are_retried(settings, server, fault: Fault) -> None:
     server.faults = [fault]
