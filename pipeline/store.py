@@ -201,3 +201,9 @@ def first_row(
     statements on a connection while a result is only partly read."""
     rows = con.execute(sql, params or []).fetchall()
     return rows[0] if rows else None
+
+
+def count_of(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
+    """The integer in the first column of the first row (0 when there is none)."""
+    row = first_row(con, sql, params)
+    return int(row[0]) if row and row[0] is not None else 0
