@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.errors import SchemaDriftError
 from pipeline.settings import CHICAGO_BBOX
@@ -202,7 +203,9 @@ class _RecordRows(RawRows):
         read = [self.keys[c] for c in SOURCE_COLUMNS if c in self.keys]
         rows = [tuple(map(row.get, read)) for row in records]
         columns = zip(*rows, strict=True)  # nothing at all when there are no rows
-        self.values: dict[str, tuple[Any, ...]] = dict(zip(read, columns, strict=False))
+        self.values: dict[str, list[Any]] = {
+            key: list(values) for key, values in zip(read, columns, strict=False)
+        }
 
     def __len__(self) -> int:
         return len(self.records)
@@ -212,7 +215,7 @@ class _RecordRows(RawRows):
         if key is None:
             return None
         values = self.values.get(key) or [r.get(key) for r in self.records]
-        try:
+        try:  # from a list: pyarrow reads a tuple of strings half as fast
             strings = pa.array(values, type=pa.string())
         except (pa.ArrowTypeError, pa.ArrowInvalid):  # a number or object where text was due
             strings = pa.array([_as_text(v) for v in values], type=pa.string())
@@ -295,19 +298,28 @@ def _text(raw: RawRows, *names: str) -> pd.Series:
     Coalescing matters when files of two vintages are read together: older
     exports call the id `unique_id`, today's API `cpd_id`.
     """
-    result = pd.Series(pd.NA, index=pd.RangeIndex(len(raw)), dtype="string")
+    result: pd.Series | None = None
     for name in names:
         col = raw.text(name)
         if col is not None:
             col = col.str.strip()
-            result = result.fillna(col.mask(col.isin(["", "nan", "None", "NaN"])))
-    return result
+            col = col.mask(col.isin(["", "nan", "None", "NaN"]))
+            result = col if result is None else result.fillna(col)
+    return (
+        pd.Series(pd.NA, index=pd.RangeIndex(len(raw)), dtype="string")
+        if result is None
+        else result
+    )
 
 
 def _number(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse floats; return (values, mask of present-but-unparseable)."""
-    values = pd.to_numeric(text, errors="coerce")
-    return values.astype("float64"), text.notna() & values.isna()
+    try:  # Arrow's parser is ~15x faster; it refuses the whole column if one value is bad
+        parsed = pc.cast(pa.array(text.array), pa.float64()).to_numpy(zero_copy_only=False)
+        values = pd.Series(parsed, index=text.index)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+    return values, text.notna() & values.isna()
 
 
 def _code(text: pd.Series, width: int = 0) -> tuple[pd.Series, pd.Series]:
