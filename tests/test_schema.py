@@ -26,6 +26,7 @@ from pipeline.schema import (
     parse_page,
     validate_victims,
 )
+from pipeline.schema import _number as parse_numbers
 from tests.conftest import api_row
 
 BROKEN: dict[int, tuple[dict[str, Any], str]] = {  # row index -> (override, rule it breaks)
@@ -225,3 +226,23 @@ def test_every_row_lands_in_exactly_one_table(rows: list[dict[str, Any]], shape:
     assert len(result.victims) + len(result.quarantine) == len(rows)
     assert result.victims["unique_id"].is_unique
     assert result.quarantine["reasons"].notna().all()
+
+
+numeric_text = st.one_of(
+    st.none(),
+    st.floats(allow_nan=False).map(repr),
+    st.integers(-(10**12), 10**12).map(str),
+    st.sampled_from(["17.0", "08", "+5", "1e3", ".5", "5.", "inf", "-Infinity", "0x10", "1_000"]),
+    st.text(alphabet="0123456789.eE+-x_ ", max_size=6).map(str.strip),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(numeric_text, max_size=8))
+def test_numbers_parse_as_pandas_would(texts: list[str | None]) -> None:
+    # `_number` takes Arrow's fast parser when it can; it must agree with pandas'.
+    text = pd.Series(texts, dtype="string").replace("", pd.NA)
+    values, bad = parse_numbers(text)
+    expected = pd.to_numeric(text, errors="coerce").astype("float64")
+    pd.testing.assert_series_equal(values, expected, check_names=False, check_exact=True)
+    assert bad.tolist() == (text.notna() & expected.isna()).tolist()
