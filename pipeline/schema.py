@@ -203,6 +203,7 @@ class _RecordRows(RawRows):
         read = [self.keys[c] for c in SOURCE_COLUMNS if c in self.keys]
         rows = [tuple(map(row.get, read)) for row in records]
         columns = zip(*rows, strict=True)  # nothing at all when there are no rows
+        # Lists, not the tuples zip gives: pyarrow reads a tuple of strings half as fast.
         self.values: dict[str, list[Any]] = {
             key: list(values) for key, values in zip(read, columns, strict=False)
         }
@@ -215,7 +216,7 @@ class _RecordRows(RawRows):
         if key is None:
             return None
         values = self.values.get(key) or [r.get(key) for r in self.records]
-        try:  # from a list: pyarrow reads a tuple of strings half as fast
+        try:
             strings = pa.array(values, type=pa.string())
         except (pa.ArrowTypeError, pa.ArrowInvalid):  # a number or object where text was due
             strings = pa.array([_as_text(v) for v in values], type=pa.string())
@@ -312,7 +313,7 @@ def _text(raw: RawRows, *names: str) -> pd.Series:
     )
 
 
-def _number(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse floats; return (values, mask of present-but-unparseable)."""
     try:  # Arrow's parser is ~15x faster; it refuses the whole column if one value is bad
         parsed = pc.cast(pa.array(text.array), pa.float64()).to_numpy(zero_copy_only=False)
@@ -324,7 +325,7 @@ def _number(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _code(text: pd.Series, width: int = 0) -> tuple[pd.Series, pd.Series]:
     """Integer-like codes ('08', '17.0') as strings ('8', '17'), zero-padded to `width`."""
-    values, bad = _number(text)
+    values, bad = parse_numbers(text)
     # Codes are small whole numbers; 'inf' or 1e30 are typos, not districts.
     whole = values.notna() & (values.abs() < 1e9) & (values == values.round())
     bad = bad | (values.notna() & ~whole)
@@ -382,8 +383,8 @@ def _parse(raw: RawRows) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     out["ward"] = pd.to_numeric(ward).astype("Int64")
     out["age_band"] = source("age_band")
     lat_text, lon_text = source("latitude"), source("longitude")
-    out["latitude"], bad_lat = _number(lat_text)
-    out["longitude"], bad_lon = _number(lon_text)
+    out["latitude"], bad_lat = parse_numbers(lat_text)
+    out["longitude"], bad_lon = parse_numbers(lon_text)
     broken[RULE_MISSING_COORDS] = lat_text.isna() | lon_text.isna()
     broken[RULE_BAD_NUMBER] = bad_district | bad_beat | bad_ward | bad_lat | bad_lon
     broken[RULE_OUTSIDE] = _outside_chicago(out["longitude"], out["latitude"])

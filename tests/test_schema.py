@@ -23,10 +23,10 @@ from pipeline.schema import (
     VICTIM_COLUMNS,
     RawPage,
     combine_pages,
+    parse_numbers,
     parse_page,
     validate_victims,
 )
-from pipeline.schema import _number as parse_numbers
 from tests.conftest import api_row
 
 BROKEN: dict[int, tuple[dict[str, Any], str]] = {  # row index -> (override, rule it breaks)
@@ -240,7 +240,7 @@ numeric_text = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(numeric_text, max_size=8))
 def test_numbers_parse_as_pandas_would(texts: list[str | None]) -> None:
-    # `_number` takes Arrow's fast parser when it can; it must agree with pandas'.
+    # `parse_numbers` takes Arrow's fast parser when it can; it must agree with pandas'.
     text = pd.Series(texts, dtype="string").replace("", pd.NA)
     values, bad = parse_numbers(text)
     expected = pd.to_numeric(text, errors="coerce").astype("float64")
