@@ -17,6 +17,7 @@ from geo.maplayers import CHANGE_COLOURS
 from pipeline import report, stats, trends
 from pipeline.aggregate import KINDS, MEASURES
 from pipeline.errors import PipelineError
+from pipeline.export import safe_csv
 from pipeline.queries import BASES
 from pipeline.settings import Settings
 from ui import charts, data, mapview, style
@@ -279,7 +280,7 @@ def show_compstat(ref: data.StoreRef, compstat: pd.DataFrame, view: View, incomp
     brief_button(ref, view)
     st.download_button(
         "Download this table (CSV)",
-        shown.to_csv(index=False),
+        safe_csv(shown),
         file_name=f"compstat_{view.level}_{view.area or 'city'}_{view.as_of}.csv",
         mime="text/csv",
     )
@@ -335,7 +336,7 @@ def show_details(panels: data.Panels, view: View) -> None:
         st.dataframe(panels.recent, hide_index=True, width="stretch")
         st.download_button(
             "Download these incidents (CSV)",
-            panels.recent.to_csv(index=False),
+            safe_csv(panels.recent),
             file_name=f"incidents_{view.level}_{view.area or 'city'}.csv",
             mime="text/csv",
         )

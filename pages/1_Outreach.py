@@ -11,6 +11,7 @@ import streamlit as st
 from geo.emerging import CATEGORIES
 from geo.hotspots import NOT_SIGNIFICANT
 from pipeline.errors import PipelineError
+from pipeline.export import safe_csv
 from pipeline.settings import Settings
 from ui import data, outreach_data, style
 from ui.mapview import SerializedDeck
@@ -187,7 +188,7 @@ def show_windows(
     st.dataframe(shown, hide_index=True, width="stretch")
     st.download_button(
         "Download this list (CSV)",
-        shown.to_csv(index=False),
+        safe_csv(shown),
         file_name=f"open_windows_{scope}_{as_of}.csv",
         mime="text/csv",
     )
