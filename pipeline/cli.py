@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from tqdm import tqdm
 
 from pipeline import aggregate, queries, report, trends
 from pipeline.errors import PipelineError, UsageError
+from pipeline.export import safe_csv
+from pipeline.schema import normalize_name
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.sync import Bar, SyncRequest, run_sync
@@ -43,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # a user value outside what is allowed
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the machine's, not ours: a full disk, a vanished folder
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: the store is unchanged", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -75,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="extend",
         metavar="PATH",
         help="victims CSV/JSON files or folders instead of Socrata",
+    )
+    sync.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept a sync that removes or quarantines more than 5%% of the stored victims",
+    )
+    sync.add_argument(
+        "--optional-column",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a known source column the source may lack (repeatable); "
+        "otherwise a missing column is schema drift",
     )
     for layer in ("beats", "districts", "community-areas"):
         sync.add_argument(
@@ -247,6 +266,13 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         full=args.full,
         victims=args.victims or (),
         boundaries={k: v for k, v in layers.items() if v is not None},
+    )
+    extra = tuple(normalize_name(c) for c in args.optional_column)
+    settings = replace(
+        settings,
+        allow_shrink=args.allow_shrink,
+        optional_portal_columns=settings.optional_portal_columns + extra,
+        optional_file_columns=settings.optional_file_columns + extra,
     )
     reports = run_sync(settings, request, make_bar=_progress_bar)
     for done in reports:
@@ -423,7 +449,7 @@ def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
 
 def render(table: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
-        return table.to_csv(index=False).rstrip("\n")
+        return safe_csv(table).rstrip("\n")
     if fmt == "json":
         return table.to_json(orient="records")
     return table.to_string(index=False)

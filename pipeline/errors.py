@@ -15,6 +15,14 @@ class SourceError(PipelineError, ConnectionError):
     """A source could not be read, even after retries."""
 
 
+class IncompleteReadError(SourceError):
+    """A read did not reconcile with the portal's own row count."""
+
+
+class ShrinkError(PipelineError, RuntimeError):
+    """A sync would remove or quarantine more stored rows than allowed."""
+
+
 class SchemaDriftError(PipelineError, ValueError):
     """A source's columns no longer match what the schema expects."""
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.errors import SchemaDriftError
-from pipeline.settings import CHICAGO_BBOX
+from pipeline.settings import CHICAGO_BBOX, VICTIMS_EARLIEST_DATE
 
 #: Canonical victims columns, in store order. Times are floating Chicago local
 #: time (no zone), as the city publishes them; coordinates are WGS84 degrees.
@@ -82,20 +84,24 @@ SOURCE_NAMES: dict[str, tuple[str, ...]] = {
 }
 SOURCE_COLUMNS = tuple(dict.fromkeys(c for names in SOURCE_NAMES.values() for c in names))
 
-#: Columns a victims source must have; without them nothing can be validated.
-#: Socrata's JSON leaves out a row's null fields, so a small incremental read
-#: can lack a column that is merely empty there: the nullable ones are only
-#: required once a read has `DRIFT_MIN_ROWS` rows, where a column absent from
-#: every row means it was renamed or dropped.
+#: What may be kept of a row as received (in `quarantine.raw`): the columns the
+#: schema knows and the portal's row id. An allowlist, so a column added or
+#: renamed upstream (a victim's name under a new header) can never be stored.
+RAW_KEPT_COLUMNS = frozenset(SOURCE_COLUMNS) | {":id"}
+
+#: Columns every victims source must have; without them nothing can be validated.
 REQUIRED_SOURCE_COLUMNS = (("unique_id", "cpd_id"), ("date",))
-REQUIRED_IN_LARGE_READS = (
-    ("case_number",),
-    ("victimization_primary",),
-    ("gunshot_injury_i",),
-    ("latitude",),
-    ("longitude",),
-)
+#: Socrata's JSON leaves out a row's null fields, so a small incremental read can
+#: lack a column that is merely empty there: the other known columns are only
+#: required once a read has `DRIFT_MIN_ROWS` rows (or a header, as files do),
+#: where a column absent from every row means it was renamed or dropped.
 DRIFT_MIN_ROWS = 50
+#: A column with at least this many values, none of which parses, changed type
+#: upstream (a flag became a boolean, dates became epoch milliseconds): that is
+#: schema drift, not thousands of bad rows.
+DRIFT_MIN_VALUES = 20
+
+CHICAGO = ZoneInfo("America/Chicago")
 
 NAME_COLUMN_PREFIXES = ("homicide_victim_",)
 
@@ -109,6 +115,26 @@ RULE_BAD_NUMBER = "bad number"
 RULE_OUTSIDE = "coordinates outside Chicago"
 RULE_BAD_FLAG = "gunshot flag not YES/NO"
 RULE_SUPERSEDED = "duplicate id, superseded by a later update"
+RULE_FUTURE_DATE = "date after tomorrow (Chicago time)"
+RULE_TOO_EARLY = f"date before the dataset starts ({VICTIMS_EARLIEST_DATE:%Y})"
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Incident dates a record may plausibly have: from the dataset's start to the end
+    of tomorrow in Chicago (a day of slack for clocks and late-evening records)."""
+
+    earliest: datetime
+    latest: datetime  # exclusive
+
+    @classmethod
+    def ending_after(cls, today: date) -> DateWindow:
+        start = datetime.combine(VICTIMS_EARLIEST_DATE, datetime.min.time())
+        return cls(start, datetime.combine(today + timedelta(days=2), datetime.min.time()))
+
+    @classmethod
+    def now(cls) -> DateWindow:
+        return cls.ending_after(datetime.now(CHICAGO).date())
 
 
 @dataclass
@@ -120,6 +146,8 @@ class Validated:
     rule_counts: dict[str, int] = field(default_factory=dict)
     #: Position of each `victims` row among all rows read (pages in order).
     kept: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: Source columns the schema does not know: read past, never stored.
+    ignored_columns: list[str] = field(default_factory=list)
 
 
 #: A page of raw rows as a source gives it: API JSON rows, or a frame of CSV text.
@@ -135,16 +163,36 @@ def is_name_column(column: str) -> bool:
     return column.startswith(NAME_COLUMN_PREFIXES)
 
 
-def check_source_columns(columns: Iterable[str], dataset: str, rows: int = DRIFT_MIN_ROWS) -> None:
-    """Raise `SchemaDriftError` if a required column is absent (names normalised)."""
-    present = set(columns)
-    required = REQUIRED_SOURCE_COLUMNS + (REQUIRED_IN_LARGE_READS if rows >= DRIFT_MIN_ROWS else ())
+def check_source_columns(
+    columns: Iterable[str],
+    dataset: str,
+    rows: int = DRIFT_MIN_ROWS,
+    optional: Iterable[str] = (),
+    header: bool = False,
+) -> None:  # `header`: the columns come from a file's header, so even empty ones count
+    """Raise `SchemaDriftError` naming every known column absent from a whole read
+    (names normalised), except those marked `optional` for this source. A read with
+    a header (a file), or of `DRIFT_MIN_ROWS` rows or more, must have them all."""
+    present, allowed = set(columns), set(optional)
+    required = (
+        [names for names in SOURCE_NAMES.values() if not allowed & set(names)]
+        if header or rows >= DRIFT_MIN_ROWS
+        else list(REQUIRED_SOURCE_COLUMNS)
+    )
     missing = [" or ".join(alts) for alts in required if not present & set(alts)]
     if missing:
         raise SchemaDriftError(
-            f"{dataset}: source is missing column(s) {', '.join(repr(m) for m in missing)}; "
-            f"received {sorted(present)}. The source's schema changed: update pipeline/schema.py."
+            f"{dataset}: source is missing column(s) {', '.join(repr(m) for m in missing)} "
+            f"(received {len(present)} columns: {', '.join(sorted(present)[:12])}"
+            f"{', ...' if len(present) > 12 else ''}). The source's schema changed: "
+            "map the new name in pipeline/schema.py, or if the source really lacks it, "
+            "pass --optional-column NAME."
         )
+
+
+def known_columns(columns: Iterable[str]) -> set[str]:
+    """The columns (normalised) that the schema reads or that are system fields."""
+    return {c for c in columns if c in RAW_KEPT_COLUMNS or c.startswith(":")}
 
 
 class RawRows:
@@ -165,7 +213,8 @@ class RawRows:
         raise NotImplementedError
 
     def rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
-        """The rows at `positions`, as received (normalised names, no victims' names)."""
+        """The rows at `positions`, as received but only in the columns the schema knows
+        (`RAW_KEPT_COLUMNS`), so no name or unknown column leaves here."""
         raise NotImplementedError
 
 
@@ -175,16 +224,17 @@ class _FrameRows(RawRows):
     def __init__(self, frame: pd.DataFrame):
         frame = frame.rename(columns=normalize_name).reset_index(drop=True)
         self.frame = frame.drop(columns=[c for c in frame.columns if is_name_column(c)])
-        self.columns = frozenset(self.frame.columns)
+        self.columns = frozenset(frame.columns)
 
     def __len__(self) -> int:
         return len(self.frame)
 
     def text(self, column: str) -> pd.Series | None:
-        return self.frame[column].astype("string") if column in self.columns else None
+        return self.frame[column].astype("string") if column in self.frame.columns else None
 
     def rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
-        chosen = self.frame.iloc[positions].astype(object)
+        kept = [c for c in self.frame.columns if c in RAW_KEPT_COLUMNS]
+        chosen = self.frame.iloc[positions][kept].astype(object)
         return chosen.where(chosen.notna(), None).to_dict(orient="records")  # type: ignore[return-value]
 
 
@@ -198,8 +248,8 @@ class _RecordRows(RawRows):
         keys: dict[str, str] = {}
         for key in set().union(*records) if records else ():
             keys.setdefault(normalize_name(key), key)
+        self.columns = frozenset(keys)
         self.keys = {n: k for n, k in sorted(keys.items()) if not is_name_column(n)}
-        self.columns = frozenset(self.keys)
         read = [self.keys[c] for c in SOURCE_COLUMNS if c in self.keys]
         rows = [tuple(map(row.get, read)) for row in records]
         columns = zip(*rows, strict=True)  # nothing at all when there are no rows
@@ -223,8 +273,9 @@ class _RecordRows(RawRows):
         return pd.Series(pd.arrays.ArrowStringArray(strings))
 
     def rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        kept = {n: k for n, k in self.keys.items() if n in RAW_KEPT_COLUMNS}
         return [
-            {n: self.records[i][k] for n, k in self.keys.items() if k in self.records[i]}
+            {n: self.records[i][k] for n, k in kept.items() if k in self.records[i]}
             for i in positions
         ]
 
@@ -236,6 +287,23 @@ def _as_text(value: object) -> str | None:
 
 
 @dataclass
+class Readability:
+    """How many values of one source column were present, and how many of those did
+    not parse, with one that did not (for the drift message)."""
+
+    present: int = 0
+    unreadable: int = 0
+    example: str | None = None
+
+    def __add__(self, other: Readability) -> Readability:
+        return Readability(
+            self.present + other.present,
+            self.unreadable + other.unreadable,
+            self.example or other.example,
+        )
+
+
+@dataclass
 class ParsedPage:
     """One page typed and checked row by row; duplicates are settled across pages later."""
 
@@ -244,24 +312,43 @@ class ParsedPage:
     broken: dict[str, pd.Series]
     #: The largest `:updated_at` exactly as the source wrote it (ISO strings sort in time).
     latest_update: str | None
+    readability: dict[str, Readability] = field(default_factory=dict)
+
+    def points_in_city(self) -> pd.DataFrame:
+        """The typed rows with coordinates outside Chicago blanked, for placement: such a
+        row is quarantined, and one impossible point (latitude 999, state-plane feet)
+        must not stop the placement of every other row."""
+        outside = self.broken[RULE_OUTSIDE]
+        if not outside.any():
+            return self.typed
+        return self.typed.assign(
+            latitude=self.typed["latitude"].mask(outside),
+            longitude=self.typed["longitude"].mask(outside),
+        )
 
 
-def parse_page(page: RawPage) -> ParsedPage:
-    """Type one page of raw rows (any source shape) and flag every broken rule."""
+def parse_page(page: RawPage, dates: DateWindow | None = None) -> ParsedPage:
+    """Type one page of raw rows (any source shape) and flag every broken rule;
+    incident dates outside `dates` (default: the dataset's start to tomorrow) too."""
     raw = RawRows.of(page)
-    typed, broken = _parse(raw)
+    typed, broken, readability = _parse(raw, dates or DateWindow.now())
     stamps = raw.text(":updated_at")
     latest = stamps.max() if stamps is not None and stamps.notna().any() else None
-    return ParsedPage(raw, typed, broken, None if latest is None else str(latest))
+    return ParsedPage(raw, typed, broken, None if latest is None else str(latest), readability)
 
 
-def combine_pages(pages: list[ParsedPage], dataset: str = "victims") -> Validated:
-    """Check the columns of the whole read, settle duplicate ids, split good from bad."""
+def combine_pages(
+    pages: list[ParsedPage], dataset: str = "victims", optional: Iterable[str] = ()
+) -> Validated:
+    """Check the columns of the whole read, settle duplicate ids, split good from bad.
+    (A file's own header is checked by its source, which knows its optional columns.)"""
     pages = [p for p in pages if len(p.raw)]
     if not pages:
         return Validated(_empty(VICTIM_COLUMNS), _empty(QUARANTINE_COLUMNS), {})
     columns = set().union(*(p.raw.columns for p in pages))
-    check_source_columns(columns, dataset, rows=sum(len(p.raw) for p in pages))
+    rows = sum(len(p.raw) for p in pages)
+    check_source_columns(columns, dataset, rows, optional)
+    check_readable(pages, dataset)
     typed = pd.concat([p.typed for p in pages], ignore_index=True)
     broken = {
         rule: pd.concat([p.broken[rule] for p in pages], ignore_index=True)
@@ -281,12 +368,36 @@ def combine_pages(pages: list[ParsedPage], dataset: str = "victims") -> Validate
         }
     ).reset_index(drop=True)
     counts = {rule: int(mask.sum()) for rule, mask in broken.items() if mask.any()}
-    return Validated(victims, quarantine, counts, np.flatnonzero(~bad.to_numpy()))
+    ignored = sorted(columns - known_columns(columns))
+    return Validated(victims, quarantine, counts, np.flatnonzero(~bad.to_numpy()), ignored)
 
 
-def validate_victims(raw: RawPage, dataset: str = "victims") -> Validated:
+def check_readable(pages: list[ParsedPage], dataset: str) -> None:
+    """Raise `SchemaDriftError` naming every column whose values, though present, none
+    parse (at least `DRIFT_MIN_VALUES` of them): its type changed upstream."""
+    totals: dict[str, Readability] = {}
+    for page in pages:
+        for column, seen in page.readability.items():
+            totals[column] = totals.get(column, Readability()) + seen
+    changed = [
+        f"{column!r} ({seen.unreadable:,} of {seen.present:,} values unreadable, "
+        f"e.g. {seen.example!r})"
+        for column, seen in totals.items()
+        if seen.present >= DRIFT_MIN_VALUES and seen.unreadable == seen.present
+    ]
+    if changed:
+        raise SchemaDriftError(
+            f"{dataset}: no value of column(s) {'; '.join(changed)} can be read any more. "
+            "The source changed the column's type or format: update pipeline/schema.py. "
+            "Nothing was changed in the store."
+        )
+
+
+def validate_victims(
+    raw: RawPage, dataset: str = "victims", dates: DateWindow | None = None
+) -> Validated:
     """Type and check raw victim rows; see the module docstring."""
-    return combine_pages([parse_page(raw)], dataset)
+    return combine_pages([parse_page(raw, dates)], dataset)
 
 
 def _empty(columns: dict[str, str]) -> pd.DataFrame:
@@ -351,18 +462,33 @@ def _timestamps(text: pd.Series) -> pd.Series:
     return iso.astype("datetime64[us]")
 
 
-def _parse(raw: RawRows) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+def _parse(
+    raw: RawRows, dates: DateWindow
+) -> tuple[pd.DataFrame, dict[str, pd.Series], dict[str, Readability]]:
     def source(field: str) -> pd.Series:
         return _text(raw, *SOURCE_NAMES[field])
 
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     broken: dict[str, pd.Series] = {}
+    readability: dict[str, Readability] = {}
+
+    def check(column: str, text: pd.Series, unreadable: pd.Series) -> pd.Series:
+        """Note how `column` parsed (for drift) and return its unreadable mask."""
+        unreadable = unreadable.fillna(False).astype(bool) & text.notna()
+        example = text[unreadable].iloc[0] if unreadable.any() else None
+        readability[column] = Readability(int(text.notna().sum()), int(unreadable.sum()), example)
+        return unreadable
+
     out["unique_id"] = source("unique_id")
     broken[RULE_MISSING_ID] = out["unique_id"].isna()
     out["case_number"] = source("case_number")
     broken[RULE_MISSING_CASE] = out["case_number"].isna()
-    out["occurred_at"] = _timestamps(source("occurred_at"))
+    date_text = source("occurred_at")
+    out["occurred_at"] = _timestamps(date_text)
+    check("date", date_text, out["occurred_at"].isna())
     broken[RULE_BAD_DATE] = out["occurred_at"].isna()
+    broken[RULE_FUTURE_DATE] = out["occurred_at"] >= dates.latest
+    broken[RULE_TOO_EARLY] = out["occurred_at"] < dates.earliest
     out["block"] = source("block")
     for name in (
         "victimization_primary",
@@ -376,20 +502,26 @@ def _parse(raw: RawRows) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     flag = source("gunshot").str.upper()
     out["gunshot"] = flag.eq("YES").fillna(False).astype(bool)
     broken[RULE_BAD_FLAG] = ~flag.isin(["YES", "NO"]).fillna(False).astype(bool)
+    check("gunshot_injury_i", flag, broken[RULE_BAD_FLAG])
     out["fatal"] = out["victimization_primary"].eq("HOMICIDE").fillna(False).astype(bool)
-    out["district"], bad_district = _code(source("district"))
-    out["beat"], bad_beat = _code(source("beat"), width=4)
-    ward, bad_ward = _code(source("ward"))
-    out["ward"] = pd.to_numeric(ward).astype("Int64")
+    bad_numbers = pd.Series(False, index=out.index)
+    for name, width in (("district", 0), ("beat", 4), ("ward", 0)):
+        text = source(name)
+        out[name], bad = _code(text, width)
+        bad_numbers |= check(name, text, bad)
+    out["ward"] = pd.to_numeric(out["ward"]).astype("Int64")
     out["age_band"] = source("age_band")
     lat_text, lon_text = source("latitude"), source("longitude")
     out["latitude"], bad_lat = parse_numbers(lat_text)
     out["longitude"], bad_lon = parse_numbers(lon_text)
+    bad_numbers |= check("latitude", lat_text, bad_lat) | check("longitude", lon_text, bad_lon)
     broken[RULE_MISSING_COORDS] = lat_text.isna() | lon_text.isna()
-    broken[RULE_BAD_NUMBER] = bad_district | bad_beat | bad_ward | bad_lat | bad_lon
+    broken[RULE_BAD_NUMBER] = bad_numbers
     broken[RULE_OUTSIDE] = _outside_chicago(out["longitude"], out["latitude"])
-    out["source_updated_at"] = _timestamps(source("source_updated_at"))
-    return out, {k: v.fillna(False).astype(bool) for k, v in broken.items()}
+    updated_text = source("source_updated_at")
+    out["source_updated_at"] = _timestamps(updated_text)
+    check("updated", updated_text, out["source_updated_at"].isna())
+    return out, {k: v.fillna(False).astype(bool) for k, v in broken.items()}, readability
 
 
 def _outside_chicago(lon: pd.Series, lat: pd.Series) -> pd.Series:

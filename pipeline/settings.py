@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,16 @@ COMMUNITY_AREAS_DATASET = "cauq-8yn6"  # Boundaries - Community Areas (current)
 #: Rough box around the city (WGS84 degrees). Points outside it are typos or
 #: placeholders such as (0, 0); O'Hare (about -87.94) must stay inside.
 CHICAGO_BBOX = (-87.95, 41.63, -87.50, 42.03)  # (min lon, min lat, max lon, max lat)
+
+#: The victims dataset starts with the homicides of 1991 (non-fatal shootings from
+#: 2010): an earlier date is a typo and is quarantined, as is one after tomorrow.
+VICTIMS_EARLIEST_DATE = date(1991, 1, 1)
+
+#: Source columns a victims FILE may lack without it being schema drift. Exports
+#: made by other tools (such as the reconstructed 2015-2022 file) often leave out
+#: the demographic columns and the update stamp; no count depends on them. The
+#: portal must serve every column the schema knows.
+OPTIONAL_FILE_COLUMNS = ("age", "sex", "race", "location_description", "updated")
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,18 @@ class Settings:
     #: An incremental sync turns into a full one when the last full sync is older
     #: than this, because deletions upstream never show up incrementally.
     full_refresh_days: int = 7
+    #: Whole reads of the portal per sync that may fail to reconcile with its row
+    #: count (a short page, rows changing under the read) before the sync gives up.
+    read_attempts: int = 3
+    #: Largest share of the stored victims one sync may remove or quarantine
+    #: (`--allow-shrink` accepts more). An empty read never empties the store.
+    max_shrink: float = 0.05
+    allow_shrink: bool = False
+    #: Known source columns that may be absent from a whole read from the portal, or
+    #: from a whole file (`--optional-column` adds to both); any other known column
+    #: missing is schema drift, never a silently empty column.
+    optional_portal_columns: tuple[str, ...] = ()
+    optional_file_columns: tuple[str, ...] = OPTIONAL_FILE_COLUMNS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -65,12 +65,11 @@ def run_sync(
         # background while the layers are checked and stored here, so the wait on the
         # portal overlaps the geometry work. Only this thread uses `con`.
         layers = read_boundaries(con, boundary_sources, request.boundaries_to_refresh(), make_bar)
-        expected = victims_source.count(since)
         # Each page is also placed on the boundaries as soon as they are stored.
         placing: Future[PlacementLayers] = Future()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
             download = pool.submit(
-                fetch_victims, victims_source, since, expected, placing, make_bar
+                fetch_victims, victims_source, since, placing, make_bar, settings.read_attempts
             )
             try:
                 reports = [store_boundary(con, sync_id, read) for read in layers]
@@ -84,7 +83,9 @@ def run_sync(
                 download.cancel()
                 raise
             fetched = download.result()
-        victims, placed = store_victims(con, sync_id, victims_source, fetched, since, started)
+        victims, placed = store_victims(
+            con, sync_id, victims_source, fetched, since, started, settings
+        )
         changed = victims.rows_added or victims.rows_updated or victims.rows_removed
         keep_places_in_step(
             con,
@@ -123,9 +124,9 @@ def _sources(
         return client
 
     victims: VictimSource = (
-        FileVictims(request.victims)
+        FileVictims(request.victims, settings.optional_file_columns)
         if request.victims
-        else SocrataVictims(socrata(), settings.victims_dataset)
+        else SocrataVictims(socrata(), settings.victims_dataset, settings.optional_portal_columns)
     )
     datasets = {
         "beats": settings.beats_dataset,

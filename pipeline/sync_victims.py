@@ -12,7 +12,8 @@ import pandas as pd
 
 from geo.assign import place_victims
 from geo.layers import BoundaryLayer
-from pipeline.schema import VICTIM_COLUMNS, ParsedPage, combine_pages, parse_page
+from pipeline.errors import IncompleteReadError, ShrinkError
+from pipeline.schema import VICTIM_COLUMNS, DateWindow, ParsedPage, combine_pages, parse_page
 from pipeline.settings import Settings
 from pipeline.sources import VictimSource
 from pipeline.store import VICTIM_AREA_COLUMNS, count_of, first_row
@@ -65,20 +66,40 @@ class Fetched:
 def fetch_victims(
     source: VictimSource,
     since: str | None,
-    expected: int | None,
     placing: Future[PlacementLayers],
     make_bar: MakeBar,
+    attempts: int = 1,
 ) -> Fetched:
     """Read every page, typing and placing each as it arrives so the work overlaps the
-    next download. `placing` gives the boundaries once they are stored."""
+    next download. `placing` gives the boundaries once they are stored. A read that
+    does not reconcile with the source's own count is started again, up to `attempts`
+    times in all; then its IncompleteReadError stands and nothing is written."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _read_once(source, since, placing, make_bar)
+        except IncompleteReadError as exc:
+            if attempt == attempts:
+                raise IncompleteReadError(
+                    f"{exc}; gave up after {attempts} whole reads. Nothing in the store "
+                    "was changed."
+                ) from exc
+    raise AssertionError("unreachable: attempts must be at least 1")
+
+
+def _read_once(
+    source: VictimSource, since: str | None, placing: Future[PlacementLayers], make_bar: MakeBar
+) -> Fetched:
+    expected = source.count(since)
     bar = make_bar("victims", expected)
     fetched = Fetched()
+    dates = DateWindow.now()
     try:
         for page in source.pages(since, expected):
-            fetched.pages.append(parse_page(page))
-            fetched.places.append(place_victims(fetched.pages[-1].typed, *placing.result()))
+            parsed = parse_page(page, dates)
+            fetched.pages.append(parsed)
+            fetched.places.append(place_victims(parsed.points_in_city(), *placing.result()))
             fetched.rows += len(page)
-            stamp = fetched.pages[-1].latest_update
+            stamp = parsed.latest_update
             if stamp and (fetched.watermark is None or stamp > fetched.watermark):
                 fetched.watermark = stamp
             bar.update(len(page))
@@ -94,12 +115,20 @@ def store_victims(
     fetched: Fetched,
     since: str | None,
     started: datetime,
+    settings: Settings,
 ) -> tuple[SyncReport, pd.DataFrame]:
     """Validate a read, then replace (full read) or upsert (incremental) it; log it.
-    Return the report and the places of the victims written."""
-    validated = combine_pages(fetched.pages, dataset="victims")
+    Return the report and the places of the victims written. ShrinkError, with the
+    store untouched, when the write would take away too many stored rows."""
+    validated = combine_pages(fetched.pages, "victims", source.optional_columns)
     mode = "full" if since is None else "incremental"
     counts = _write_victims(con, sync_id, validated.victims, validated.quarantine, mode)
+    check_shrink(
+        stored=counts.pop("rows_before"),
+        removed=counts["rows_removed"],
+        kept=count_of(con, "SELECT count(*) FROM victims"),
+        settings=settings,
+    )
     report = SyncReport(
         "victims",
         source.description,
@@ -108,11 +137,33 @@ def store_victims(
         rows_quarantined=len(validated.quarantine),
         watermark=fetched.watermark or since,
         rule_counts=validated.rule_counts,
+        ignored_columns=validated.ignored_columns,
         **counts,
     )
     log_sync(con, sync_id, report, started)
     places = pd.concat(fetched.places, ignore_index=True) if fetched.places else None
     return report, places.iloc[validated.kept] if places is not None else _no_places()
+
+
+def check_shrink(stored: int, removed: int, kept: int, settings: Settings) -> None:
+    """Refuse a write that removes (or quarantines) more than `settings.max_shrink` of
+    the `stored` victims unless shrinking is allowed, and one that would leave no
+    victim at all where there were some, always. Raised inside the store's write, so
+    the store stays as it was."""
+    if stored and not kept:
+        raise ShrinkError(
+            f"victims: the source gave no valid row, which would empty the store of its "
+            f"{stored:,} victims; nothing was changed. `python -m pipeline status` lists "
+            "what was quarantined in earlier syncs; check the source."
+        )
+    share = removed / stored if stored else 0.0
+    if share > settings.max_shrink and not settings.allow_shrink:
+        raise ShrinkError(
+            f"victims: this sync would remove or quarantine {removed:,} of the {stored:,} "
+            f"stored victims ({share:.1%}, more than the {settings.max_shrink:.0%} allowed); "
+            "nothing was changed. If the portal really dropped them, run again with "
+            "--allow-shrink."
+        )
 
 
 def _write_victims(
@@ -125,6 +176,7 @@ def _write_victims(
     """Replace (full) or upsert (incremental) victims and their quarantine; return row counts."""
     con.register("incoming", victims[list(VICTIM_COLUMNS)])
     con.register("incoming_quarantine", quarantine)
+    before = count_of(con, "SELECT count(*) FROM victims")
     added = count_of(con, "SELECT count(*) FROM incoming i ANTI JOIN victims v USING (unique_id)")
     updated = count_of(
         con,
@@ -158,7 +210,12 @@ def _write_victims(
     )
     con.unregister("incoming")
     con.unregister("incoming_quarantine")
-    return {"rows_added": added, "rows_updated": updated, "rows_removed": removed}
+    return {
+        "rows_added": added,
+        "rows_updated": updated,
+        "rows_removed": removed,
+        "rows_before": before,
+    }
 
 
 def _no_places() -> pd.DataFrame:

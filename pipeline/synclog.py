@@ -48,6 +48,8 @@ class SyncReport:
     rows_quarantined: int = 0
     watermark: str | None = None
     rule_counts: dict[str, int] = field(default_factory=dict)
+    #: Source columns the schema does not know: read past, never stored.
+    ignored_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -61,6 +63,11 @@ class SyncReport:
         )
         if self.rule_counts:
             text += " (" + ", ".join(f"{r}: {n:,}" for r, n in self.rule_counts.items()) + ")"
+        if self.ignored_columns:
+            text += (
+                f"; {len(self.ignored_columns)} source column(s) not in the schema, "
+                f"not stored: {', '.join(self.ignored_columns)}"
+            )
         return text
 
 

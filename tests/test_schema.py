@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 
 from pipeline.errors import SchemaDriftError
 from pipeline.schema import (
+    RAW_KEPT_COLUMNS,
     RULE_BAD_DATE,
     RULE_BAD_FLAG,
     RULE_BAD_NUMBER,
@@ -95,13 +96,24 @@ def test_names_never_leave_validation(shape: str) -> None:
         assert not any("homicide_victim" in c for c in frame.columns)
 
 
-def test_quarantine_keeps_each_json_row_as_received_without_names() -> None:
+def test_quarantine_keeps_each_json_row_as_received_in_known_columns_only() -> None:
     rows = thirty_rows("json")
     assert isinstance(rows, list)
     quarantined = validate_victims(rows).quarantine
-    sent = [{k: v for k, v in row.items() if not k.startswith("homicide_victim")} for row in rows]
+    sent = [{k: v for k, v in row.items() if k in RAW_KEPT_COLUMNS} for row in rows]
     assert len(quarantined) == 10
     assert all(json.loads(text) in sent for text in quarantined["raw"])
+
+
+@SHAPES
+def test_a_renamed_name_column_never_reaches_the_quarantine(shape: str) -> None:
+    """An allowlist, not a prefix: a name under a header nobody foresaw is not kept."""
+    rows = [api_row(i, victim_full_name="JANE SECRET", latitude=None) for i in range(3)]
+    validated = validate_victims(as_page(rows, shape))
+    assert len(validated.quarantine) == 3
+    assert not validated.quarantine["raw"].str.contains("SECRET").any()
+    assert "victim_full_name" in validated.ignored_columns
+    assert "homicide_victim_last_name" in validated.ignored_columns
 
 
 def test_json_numbers_and_objects_are_read_as_text() -> None:

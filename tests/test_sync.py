@@ -264,7 +264,7 @@ def test_sync_refuses_a_closed_port_with_a_clear_error(settings) -> None:
     cfg = replace(settings, domain="http://127.0.0.1:9", max_attempts=2)
     with pytest.raises(
         SourceError,
-        match=r"127\.0\.0\.1:9: gave up at offset 0 after 2 "
+        match=r"127\.0\.0\.1:9: gave up \(offset 0\) after 2 "
         r"attempts; last error: connection error",
     ):
         run_sync(cfg, SyncRequest())

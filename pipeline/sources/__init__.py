@@ -19,14 +19,17 @@ class VictimSource(Protocol):
     description: str
     #: True if `pages(since=...)` can return only rows updated since a watermark.
     incremental: bool
+    #: Known source columns this source may lack without it being schema drift.
+    optional_columns: tuple[str, ...]
 
     def count(self, since: str | None = None) -> int | None:
-        """Rows `pages(since)` will yield, if known cheaply (for the progress bar)."""
+        """Rows `pages(since)` will yield: the source's own count, asked before a read."""
         ...
 
     def pages(self, since: str | None = None, expected: int | None = None) -> Iterator[RawPage]:
         """Raw rows, page by page; `since` is an `:updated_at` watermark, `expected` the
-        row count `count(since)` gave, if any (a source may size its pages by it)."""
+        row count `count(since)` gave. A source that can tell a read came up short of
+        its count raises `IncompleteReadError` after the last page."""
         ...
 
 

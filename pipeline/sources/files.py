@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import InputFileError
-from pipeline.schema import RawPage
+from pipeline.schema import RawPage, RawRows, check_source_columns
 
 VICTIM_SUFFIXES = (".csv", ".csv.gz", ".json", ".json.gz")
 
@@ -35,13 +36,16 @@ def expand_paths(paths: Sequence[Path | str]) -> list[Path]:
 
 
 class FileVictims:
-    """Victim rows from local files; always a full snapshot, so never incremental."""
+    """Victim rows from local files; always a full snapshot, so never incremental.
+    Each file must carry every known column but `optional` ones: a file is a whole
+    read of its own, so a column missing from it is drift even if another has it."""
 
     incremental = False
 
-    def __init__(self, paths: Sequence[Path | str]):
+    def __init__(self, paths: Sequence[Path | str], optional: tuple[str, ...] = ()):
         self.files = expand_paths(paths)
         self.description = "file:" + ",".join(str(Path(p).resolve()) for p in paths)
+        self.optional_columns = optional
         self._pages: list[RawPage] | None = None
 
     def count(self, since: str | None = None) -> int | None:
@@ -52,20 +56,37 @@ class FileVictims:
 
     def _read_all(self) -> list[RawPage]:
         if self._pages is None:
-            self._pages = [read_victims_file(path) for path in self.files]
+            self._pages = [self._read_checked(path) for path in self.files]
         return self._pages
+
+    def _read_checked(self, path: Path) -> RawPage:
+        page = read_victims_file(path)
+        if not len(page):
+            raise InputFileError(f"{path} holds no rows (only a header?)")
+        raw = RawRows.of(page)
+        check_source_columns(raw.columns, str(path), len(raw), self.optional_columns, header=True)
+        return page
 
 
 def read_victims_file(path: Path) -> RawPage:
     """CSV as a frame of text (blanks NA), JSON as the API's list of rows; headers untouched
-    (schema normalises them)."""
+    (schema normalises them). Any unreadable file is one InputFileError naming it."""
     name = path.name.lower()
     try:
         if name.endswith((".csv", ".csv.gz")):
             return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
         if name.endswith((".json", ".json.gz")):
             return _read_json_rows(path)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, json.JSONDecodeError) as exc:
+    except pd.errors.EmptyDataError as exc:
+        raise InputFileError(f"{path} is empty (no header, no rows)") from exc
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputFileError(f"{path} is cut short or not really gzip ({exc})") from exc
+    except (
+        OSError,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        json.JSONDecodeError,
+    ) as exc:
         raise InputFileError(f"cannot read {path}: {exc}") from exc
     raise InputFileError(f"{path}: expected one of {', '.join(VICTIM_SUFFIXES)}")
 

@@ -1,11 +1,13 @@
 """All network I/O: Socrata's SODA 2.x API through `sodapy`, with ordering and retries.
 
 `sodapy.Socrata.get_all` adds no `$order` and never retries, so paging is done
-here with `OffsetPaginator` and every request goes through `_get`, which
-retries 429 (honouring Retry-After), 5xx, timeouts, connection errors and
-unreadable bodies with exponential backoff, then fails with one message naming
-the dataset, the offset and the last status. The app token is handed to
-sodapy's session header and never appears in a message.
+here with `KeysetPaginator` and every request goes through `SocrataClient.get`,
+which retries 429 (honouring Retry-After), 5xx, timeouts, connection errors,
+empty and unreadable bodies with exponential backoff, then fails with one
+message naming the dataset, the page and the last status. A full read is
+reconciled with the portal's own `count(*)`, asked before and after it. The
+app token is handed to sodapy's session header, sent only to the configured
+host (see `transport.py`) and never appears in a message.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Any
 import requests
 from sodapy import Socrata
 
-from pipeline.errors import SourceError
-from pipeline.paging import OffsetPaginator, even_page_size
+from pipeline.errors import IncompleteReadError, SourceError
+from pipeline.paging import KeysetPaginator, even_page_size
 from pipeline.retry import Backoff, is_retryable_status
 from pipeline.settings import Settings
 from pipeline.sources.transport import WholeBodyAdapter
@@ -71,8 +73,11 @@ class SocrataClient:
                 self.host,
                 self._settings.app_token,
                 timeout=self._settings.timeout_s,
-                session_adapter={"prefix": self._scheme, "adapter": WholeBodyAdapter()},
+                session_adapter={"prefix": self._scheme, "adapter": WholeBodyAdapter(self.host)},
             )
+            # A redirect may change the scheme: the other one gets the same guard.
+            other = "http://" if self._scheme == "https://" else "https://"
+            self._client.session.mount(other, WholeBodyAdapter(self.host))
         return self._client
 
     def close(self) -> None:
@@ -81,7 +86,9 @@ class SocrataClient:
 
     def get(self, dataset: str, **params: Any) -> Any:
         """One request (sodapy `get` keywords), retried; SourceError after the last attempt."""
-        offset = params.get("offset", 0)
+        page = params.get("where") or (
+            f"offset {params['offset']}" if "offset" in params else "first page"
+        )
         last = "no response"
         for attempt in range(1, self.backoff.max_attempts + 1):
             try:
@@ -92,9 +99,9 @@ class SocrataClient:
                     break
                 wait = self.backoff.delay(attempt, failure.retry_after)
                 log.warning(
-                    "%s offset %d: %s; retrying in %.1f s (attempt %d of %d)",
+                    "%s (%s): %s; retrying in %.1f s (attempt %d of %d)",
                     dataset,
-                    offset,
+                    page,
                     last,
                     wait,
                     attempt + 1,
@@ -108,7 +115,7 @@ class SocrataClient:
             else ""
         )
         raise SourceError(
-            f"{dataset} on {self.host}: gave up at offset {offset} after "
+            f"{dataset} on {self.host}: gave up ({page}) after "
             f"{self.backoff.max_attempts} attempts; last error: {last}{hint}"
         )
 
@@ -131,54 +138,85 @@ class SocrataClient:
             raise _Retryable(f"unreadable response body ({exc})") from exc
         except requests.RequestException as exc:  # e.g. the body was cut off mid-transfer
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        except (AttributeError, TypeError) as exc:
+            # sodapy reads error bodies and content types without checking them: a
+            # 5xx whose body is a JSON list, or a 200 with no Content-Type, ends here.
+            raise _Retryable(f"malformed response ({type(exc).__name__}: {exc})") from exc
         except Exception as exc:  # sodapy raises bare Exception for unknown content types
             if "Unknown response format" in str(exc):
                 raise _Retryable(str(exc)) from exc
             raise
+        if isinstance(result, requests.Response):  # sodapy hands back a body-less response
+            raise _Retryable(f"empty response body (HTTP {result.status_code})")
         return result
 
 
 class SocrataVictims:
-    """Victim rows from a SODA dataset, paged by `:id` (or `:updated_at, :id`)."""
+    """Victim rows from a SODA dataset, in keyset pages by `:id` (or `:updated_at, :id`)."""
 
     incremental = True
 
-    def __init__(self, client: SocrataClient, dataset: str):
+    def __init__(self, client: SocrataClient, dataset: str, optional: tuple[str, ...] = ()):
         self.client = client
         self.dataset = dataset
         self.description = client.host
+        self.optional_columns = optional
 
-    def count(self, since: str | None = None) -> int | None:
-        where = OffsetPaginator(since=since).where
+    def count(self, since: str | None = None) -> int:
+        """The portal's own count of the rows a read would return."""
+        where = KeysetPaginator(since=since).where
         result = self.client.get(self.dataset, select="count(*) AS n", where=where)
         try:
             return int(result[0]["n"])
-        except (LookupError, TypeError, ValueError):
-            return None  # only the progress bar needs it
+        except (LookupError, TypeError, ValueError) as exc:
+            raise SourceError(
+                f"{self.dataset} on {self.client.host}: the row count came back as "
+                f"{str(result)[:80]!r}, not a number; a read that cannot be reconciled "
+                "with it is not trusted"
+            ) from exc
 
     def pages(
         self, since: str | None = None, expected: int | None = None
     ) -> Iterator[list[dict[str, Any]]]:
-        """Pages in order, evenly sized when the row count is `expected`; the next page
-        downloads while the caller works on this one."""
+        """Pages in keyset order, evenly sized for the `expected` count; the next page
+        downloads while the caller works on this one. After the last page the portal
+        is asked again: IncompleteReadError unless both counts equal the rows read."""
+        if expected is None:
+            expected = self.count(since)
         size = even_page_size(expected, self.client.page_size)
-        paginator = OffsetPaginator(limit=size, since=since)
+        paginator = KeysetPaginator(limit=size, since=since, expected=expected)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="page") as prefetch:
             pending: Future[Any] | None = prefetch.submit(self._page, paginator)
             while pending is not None:
                 rows = pending.result()
-                paginator.update_state(len(rows))
+                self._advance(paginator, rows)
                 pending = prefetch.submit(self._page, paginator) if paginator.has_more else None
                 if rows:
                     yield rows
+        self._reconcile(since, expected, paginator.fetched)
 
-    def _page(self, paginator: OffsetPaginator) -> list[dict[str, Any]]:
+    def _advance(self, paginator: KeysetPaginator, rows: list[dict[str, Any]]) -> None:
+        try:
+            paginator.update_state(rows)
+        except ValueError as exc:
+            raise SourceError(f"{self.dataset} on {self.client.host}: {exc}") from exc
+
+    def _reconcile(self, since: str | None, before: int, fetched: int) -> None:
+        after = self.count(since)
+        if before == after == fetched:
+            return
+        raise IncompleteReadError(
+            f"{self.dataset} on {self.client.host}: read {fetched:,} rows but the portal "
+            f"counts {before:,} rows before the read and {after:,} after it"
+        )
+
+    def _page(self, paginator: KeysetPaginator) -> list[dict[str, Any]]:
         request = paginator.update_request({"exclude_system_fields": "false"})
         rows = self.client.get(self.dataset, **request)
         if not isinstance(rows, list):
             raise SourceError(
-                f"{self.dataset} on {self.client.host}: expected a JSON list of rows at "
-                f"offset {request['offset']}, received {type(rows).__name__}"
+                f"{self.dataset} on {self.client.host}: expected a JSON list of rows "
+                f"({request.get('where') or 'first page'}), received {type(rows).__name__}"
             )
         return rows
 
@@ -192,17 +230,22 @@ class SocrataBoundary:
         self.description = client.host
 
     def feature_collection(self) -> dict[str, Any]:
+        """Every feature, by `$offset` in `:id` order until an empty page: GeoJSON carries
+        no `:id` to page after, and a layer of a few hundred polygons changes rarely."""
         features: list[dict[str, Any]] = []
-        paginator = OffsetPaginator(limit=self.client.page_size)
-        while paginator.has_more:
+        while True:
             page = self.client.get(
-                self.dataset, content_type="geojson", **paginator.update_request({})
+                self.dataset,
+                content_type="geojson",
+                limit=self.client.page_size,
+                offset=len(features),
+                order=":id",
             )
             if not isinstance(page, dict) or not isinstance(page.get("features"), list):
                 raise SourceError(
                     f"{self.dataset} on {self.client.host}: response is not "
                     f"a GeoJSON FeatureCollection"
                 )
+            if not page["features"]:
+                return {"type": "FeatureCollection", "features": features}
             features.extend(page["features"])
-            paginator.update_state(len(page["features"]))
-        return {"type": "FeatureCollection", "features": features}
