@@ -1,12 +1,14 @@
 """Cached, read-only queries for the page. The only module that uses `st.cache_data`.
 
-Every cached function takes a `StoreRef` (path + modification time) first, so
-a sync, which replaces the store file, invalidates the cache by itself.
+Every cached function takes a `StoreRef` (path + the identity each sync writes
+into the store) first, so a sync, which replaces the store file, invalidates the
+cache by itself.
 Arguments are small and hashable; results are DataFrames or plain values.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -42,15 +44,25 @@ PANEL_COLUMNS = (
 @dataclass(frozen=True)
 class StoreRef:
     path: str
-    version: int  # st_mtime_ns: changes whenever a sync replaces the file
+    version: str  # the store's identity (store_info): new on every sync, read from the file
 
 
 def store_ref(settings: Settings) -> StoreRef | None:
+    """The store as it is now, or None when there is none. Keyed by the identity the
+    file holds, not its mtime: a replaced store can keep an mtime (coarse clocks, copies).
+    Reading the identity opens the file (~20 ms), so it is read again only when the
+    file's inode, size or mtime moved, which every swap does."""
     path = settings.store_path
     try:
-        return StoreRef(str(path), path.stat().st_mtime_ns)
+        stat = path.stat()
     except FileNotFoundError:
         return None
+    return StoreRef(str(path), _identity(str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _identity(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    return Store(Path(path)).identity()
 
 
 @dataclass(frozen=True)
