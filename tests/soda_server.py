@@ -41,6 +41,18 @@ Predicate = Callable[[dict[str, Any]], bool]
 
 
 @dataclass
+class Request:
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+
+    @property
+    def is_row_page(self) -> bool:
+        """A page of rows (not a count, not a boundary layer)."""
+        return self.path.endswith(".json") and "$select" not in self.params
+
+
+@dataclass
 class Fault:
     """Answer one matching request badly instead of normally."""
 
@@ -51,14 +63,9 @@ class Fault:
     body: str | None = None
     cut_after: int | None = None  # promise the whole normal body, send this many bytes, hang up
     rows_kept: int | None = None  # a normal page of rows, cut short to this many
+    #: Which requests the fault waits for (default: the next one, whatever it is).
+    when: Callable[[Request], bool] | None = None
     content_type: str | None = "application/json;charset=utf-8"  # None: no header at all
-
-
-@dataclass
-class Request:
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
 
 
 class SodaServer:
@@ -95,9 +102,12 @@ class SodaServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def next_fault(self) -> Fault | None:
+    def next_fault(self, request: Request) -> Fault | None:
         with self._lock:
-            return self.faults.pop(0) if self.faults else None
+            for i, fault in enumerate(self.faults):
+                if fault.when is None or fault.when(request):
+                    return self.faults.pop(i)
+            return None
 
     def log(self, request: Request) -> None:
         with self._lock:
@@ -209,8 +219,9 @@ def _handler(server: SodaServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            server.log(Request(parts.path, params, dict(self.headers.items())))
-            fault = server.next_fault()
+            request = Request(parts.path, params, dict(self.headers.items()))
+            server.log(request)
+            fault = server.next_fault(request)
             if fault is not None:
                 if fault.delay_s:
                     time.sleep(fault.delay_s)
