@@ -62,7 +62,7 @@ def replicated_rows(copies: int) -> list[dict[str, Any]]:
     rows = []
     for copy in range(copies):
         for i, row in enumerate(sample):
-            served: dict[str, Any] = {k: v for k, v in row.items() if v != "" and k != "updated"}
+            served: dict[str, Any] = {k: v or None for k, v in row.items() if k != "updated"}
             served[":id"] = f"row-{copy:02d}-{i:05d}"
             served[":updated_at"] = row["updated"] + "Z"
             served["cpd_id"] = f"{row['cpd_id']}-c{copy}"
@@ -97,36 +97,32 @@ def _serve(copies: int, pipe: Any) -> None:
 
 
 def bare_loop(url: str, page_size: int, boundaries: bool = True) -> int:
-    """Fetch and parse every page the sync fetches (the same count, then pages of the same
-    size); return rows seen."""
+    """Fetch and parse every page the sync fetches (the count, keyset pages of the same
+    size, the count again; each boundary layer until an empty page); return rows seen."""
     session = requests.Session()
-    seen = 0
-    counted = session.get(
-        f"{url}/resource/{VICTIMS}.json", params={"$select": "count(*) AS n"}, timeout=60
-    ).json()
-    page_size = even_page_size(int(counted[0]["n"]), page_size)
-    offset = 0
+    resource = f"{url}/resource/{VICTIMS}.json"
+    count = {"$select": "count(*) AS n"}
+    expected = int(session.get(resource, params=count, timeout=60).json()[0]["n"])
+    page_size = even_page_size(expected, page_size)
+    seen, last_id = 0, None
     while True:
-        page = session.get(
-            f"{url}/resource/{VICTIMS}.json",
-            timeout=60,
-            params={
-                "$limit": str(page_size),
-                "$offset": str(offset),
-                "$order": ":id",
-                "$$exclude_system_fields": "false",
-            },
-        ).json()
+        params = {"$limit": str(page_size), "$order": ":id", "$$exclude_system_fields": "false"}
+        if last_id is not None:
+            params["$where"] = f":id > '{last_id}'"
+        page = session.get(resource, timeout=60, params=params).json()
         seen += len(page)
-        offset += len(page)
-        if len(page) < page_size:
+        if page:
+            last_id = page[-1][":id"]
+        if not page or (len(page) < page_size and seen >= expected):
             break
+    session.get(resource, params=count, timeout=60).json()
     for dataset in LAYERS if boundaries else ():
-        session.get(
-            f"{url}/resource/{dataset}.geojson",
-            timeout=60,
-            params={"$limit": str(page_size), "$offset": "0", "$order": ":id"},
-        ).json()
+        for offset in ("0", str(page_size)):
+            session.get(
+                f"{url}/resource/{dataset}.geojson",
+                timeout=60,
+                params={"$limit": str(page_size), "$offset": offset, "$order": ":id"},
+            ).json()
     return seen
 
 

@@ -338,16 +338,22 @@ def parse_page(page: RawPage, dates: DateWindow | None = None) -> ParsedPage:
 
 
 def combine_pages(
-    pages: list[ParsedPage], dataset: str = "victims", optional: Iterable[str] = ()
+    pages: list[ParsedPage],
+    dataset: str = "victims",
+    optional: Iterable[str] = (),
+    declared: Iterable[str] = (),
 ) -> Validated:
     """Check the columns of the whole read, settle duplicate ids, split good from bad.
-    (A file's own header is checked by its source, which knows its optional columns.)"""
+    `declared` is the source's own list of its columns, if it gives one: then every
+    known column must be in it, whatever the size of the read. (A file's header is
+    checked by its source, which knows the file's optional columns.)"""
     pages = [p for p in pages if len(p.raw)]
     if not pages:
         return Validated(_empty(VICTIM_COLUMNS), _empty(QUARANTINE_COLUMNS), {})
-    columns = set().union(*(p.raw.columns for p in pages))
+    declared = {normalize_name(c) for c in declared}
+    columns = set().union(*(p.raw.columns for p in pages)) | declared
     rows = sum(len(p.raw) for p in pages)
-    check_source_columns(columns, dataset, rows, optional)
+    check_source_columns(columns, dataset, rows, optional, header=bool(declared))
     check_readable(pages, dataset)
     typed = pd.concat([p.typed for p in pages], ignore_index=True)
     broken = {

@@ -120,7 +120,9 @@ def store_victims(
     """Validate a read, then replace (full read) or upsert (incremental) it; log it.
     Return the report and the places of the victims written. ShrinkError, with the
     store untouched, when the write would take away too many stored rows."""
-    validated = combine_pages(fetched.pages, "victims", source.optional_columns)
+    validated = combine_pages(
+        fetched.pages, "victims", source.optional_columns, source.declared_columns()
+    )
     mode = "full" if since is None else "incremental"
     counts = _write_victims(con, sync_id, validated.victims, validated.quarantine, mode)
     check_shrink(

@@ -145,6 +145,12 @@ class SodaServer:
             self.after_page(self.pages_served)
         return page
 
+    def fields(self, dataset: str, params: dict[str, str]) -> list[str]:
+        """Every column of the dataset, null in every row or not (system fields when asked)."""
+        system = params.get("$$exclude_system_fields", "true").lower() == "false"
+        names = dict.fromkeys(k for row in self.rows[dataset] for k in row)
+        return [k for k in names if system or not k.startswith(":")]
+
     def answer_geojson(self, dataset: str, params: dict[str, str]) -> dict[str, Any]:
         features = self.geojson[dataset]["features"]
         offset = int(params.get("$offset", 0))
@@ -248,7 +254,9 @@ def _handler(server: SodaServer) -> type[BaseHTTPRequestHandler]:
                         rows = rows[: fault.rows_kept]
                     body = json.dumps(rows)
                     cut_after = fault.cut_after if fault is not None else None
-                    return self._send(200, body, cut_after=cut_after)
+                    # The portal declares the dataset's fields on every page of rows.
+                    fields = {"X-SODA2-Fields": json.dumps(server.fields(dataset, params))}
+                    return self._send(200, body, headers=fields, cut_after=cut_after)
                 if kind == "geojson" and dataset in server.geojson:
                     body = json.dumps(server.answer_geojson(dataset, params))
                     return self._send(200, body, "application/vnd.geo+json;charset=utf-8")

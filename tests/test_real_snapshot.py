@@ -144,16 +144,14 @@ def test_api_and_file_sources_give_identical_records(store_dir, tmp_path) -> Non
     """The same real rows served as Socrata JSON through sodapy end up identical."""
     api_rows = []
     for i, row in enumerate(sample_rows()):
-        served = {k: v for k, v in row.items() if v != ""}
+        served = {k: (v if v != "" else None) for k, v in row.items()}  # served without nulls
         served[":id"] = f"row-{i:06d}"
         served[":updated_at"] = row["updated"] + "Z"
         served.pop("updated")
         api_rows.append(served)
-    # The sample's `age` and `ward` are empty in every row, so Socrata's JSON, which
-    # leaves nulls out, never names them: for this source they must be optional.
-    settings = Settings.from_env(
-        env={}, data_dir=tmp_path / "api", optional_portal_columns=("age", "ward")
-    )
+    # The sample's `age` and `ward` are empty in every row, so no row served names
+    # them: the portal's field list (X-SODA2-Fields) says they exist all the same.
+    settings = Settings.from_env(env={}, data_dir=tmp_path / "api")
     with SodaServer(rows={VICTIMS: api_rows}) as server:
         boundaries = dict(BOUNDARY_FILES)
         run_sync(replace(settings, domain=server.url), SyncRequest(boundaries=boundaries))

@@ -206,6 +206,24 @@ def test_a_renamed_column_is_drift_from_the_portal(cfg, server, column) -> None:
     )
 
 
+def test_a_column_null_in_every_row_is_not_drift(cfg, server) -> None:
+    """JSON leaves nulls out, so no row names an all-null column; the portal's field
+    list does."""
+    server.rows[VICTIMS] = rows(age=None, sex=None)
+    full_sync(cfg)
+    assert fingerprint(cfg)[0] == N_ROWS
+
+
+def test_a_renamed_column_is_drift_even_in_a_small_read(cfg, server) -> None:
+    full_sync(cfg)
+    server.rows[VICTIMS][0] = api_row(0, **{":updated_at": "2026-03-01T00:00:00.000Z"})
+    for row in server.rows[VICTIMS]:
+        row["ward_number"] = row.pop("ward")
+    unchanged_after(
+        cfg, lambda: run_sync(cfg, SyncRequest()), SchemaDriftError, r"missing column\(s\) 'ward'"
+    )
+
+
 def test_a_renamed_column_is_drift_in_a_file_unless_optional(settings, tmp_path) -> None:
     path = tmp_path / "victims.csv"
     frame = pd.DataFrame.from_records(rows()).drop(columns="location")

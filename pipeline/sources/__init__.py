@@ -22,6 +22,11 @@ class VictimSource(Protocol):
     #: Known source columns this source may lack without it being schema drift.
     optional_columns: tuple[str, ...]
 
+    def declared_columns(self) -> frozenset[str]:
+        """Columns the source declares beyond those its rows carry (the portal's field
+        list names columns that are null in every row); empty if it declares none."""
+        ...
+
     def count(self, since: str | None = None) -> int | None:
         """Rows `pages(since)` will yield: the source's own count, asked before a read."""
         ...

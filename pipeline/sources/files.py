@@ -48,6 +48,9 @@ class FileVictims:
         self.optional_columns = optional
         self._pages: list[RawPage] | None = None
 
+    def declared_columns(self) -> frozenset[str]:
+        return frozenset()  # each file's header is checked as it is read
+
     def count(self, since: str | None = None) -> int | None:
         return sum(len(page) for page in self._read_all())
 

@@ -12,6 +12,7 @@ host (see `transport.py`) and never appears in a message.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +65,9 @@ class SocrataClient:
         self._settings = settings
         self._scheme = scheme
         self._client: Socrata | None = None
+        #: The portal's own list of each dataset's fields (its `X-SODA2-Fields` header),
+        #: by dataset id: what a renamed column is told apart from an all-null one by.
+        self.declared_fields: dict[str, frozenset[str]] = {}
 
     @property
     def sodapy(self) -> Socrata:
@@ -78,11 +82,25 @@ class SocrataClient:
             # A redirect may change the scheme: the other one gets the same guard.
             other = "http://" if self._scheme == "https://" else "https://"
             self._client.session.mount(other, WholeBodyAdapter(self.host))
+            self._client.session.hooks["response"].append(self._note_fields)
         return self._client
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    def _note_fields(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Keep the field list a page of rows declares (not a count's: it lists `n`)."""
+        header = response.headers.get("X-SODA2-Fields")
+        if response.status_code != 200 or not header or "select=" in (response.url or ""):
+            return
+        dataset = response.url.split("/resource/", 1)[-1].split(".", 1)[0]
+        try:
+            fields = json.loads(header)
+        except ValueError:
+            return  # a header we cannot read declares nothing; the rows still do
+        if isinstance(fields, list):
+            self.declared_fields[dataset] = frozenset(map(str, fields))
 
     def get(self, dataset: str, **params: Any) -> Any:
         """One request (sodapy `get` keywords), retried; SourceError after the last attempt."""
@@ -161,6 +179,10 @@ class SocrataVictims:
         self.dataset = dataset
         self.description = client.host
         self.optional_columns = optional
+
+    def declared_columns(self) -> frozenset[str]:
+        """Every field the portal says the dataset has, null in every row or not."""
+        return self.client.declared_fields.get(self.dataset, frozenset())
 
     def count(self, since: str | None = None) -> int:
         """The portal's own count of the rows a read would return."""
