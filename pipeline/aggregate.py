@@ -11,12 +11,33 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-#: What each `--kind` counts. Victim level: `fatal` is victimization HOMICIDE.
+#: What each `--kind` counts, as required values of the victims' boolean columns
+#: (`fatal` is victimization HOMICIDE). Declared once; the pandas filter (`KINDS`)
+#: and the SQL one (`KIND_SQL`, for the store's count tables) are derived from it.
+KIND_RULES: dict[str, dict[str, bool]] = {
+    "shootings": {"gunshot": True},  # gunshot victims, fatal or not
+    "fatal-shootings": {"gunshot": True, "fatal": True},
+    "nonfatal-shootings": {"gunshot": True, "fatal": False},
+    "homicides": {"fatal": True},  # every homicide victim, any weapon
+}
+
+
+def _kind_filter(rule: dict[str, bool]) -> Callable[[pd.DataFrame], pd.Series]:
+    def keep(victims: pd.DataFrame) -> pd.Series:
+        mask = pd.Series(True, index=victims.index)
+        for column, wanted in rule.items():
+            mask &= victims[column].astype(bool) == wanted
+        return mask
+
+    return keep
+
+
 KINDS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
-    "shootings": lambda v: v["gunshot"],  # gunshot victims, fatal or not
-    "fatal-shootings": lambda v: v["gunshot"] & v["fatal"],
-    "nonfatal-shootings": lambda v: v["gunshot"] & ~v["fatal"],
-    "homicides": lambda v: v["fatal"],  # every homicide victim, any weapon
+    kind: _kind_filter(rule) for kind, rule in KIND_RULES.items()
+}
+KIND_SQL: dict[str, str] = {
+    kind: " AND ".join(f"{'' if wanted else 'NOT '}{column}" for column, wanted in rule.items())
+    for kind, rule in KIND_RULES.items()
 }
 
 #: victims: one per person shot/killed; incidents: distinct case numbers.

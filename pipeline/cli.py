@@ -18,6 +18,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from pipeline import aggregate, queries, report, trends
+from pipeline.compstat import compare_areas, compstat
 from pipeline.errors import PipelineError, UsageError
 from pipeline.export import safe_csv
 from pipeline.schema import normalize_name
@@ -334,39 +335,32 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
     if args.start and args.end and args.start > args.end:
         raise ValueError(f"--start {args.start} is after --end {args.end}")
-    store = Store(settings.store_path)
-    victims = queries.load_victims(store, args.start, args.end, basis=args.basis)
-    table = aggregate.count_by_area(
-        victims, args.by, args.measure, args.kind, areas=list(queries.area_labels(store, args.by))
-    )
-    print(render(table, args.format))
+    span = trends.Span(args.start or date.min, args.end or date.max)
+    with Store(settings.store_path).reader() as q:
+        table = compare_areas(q, args.by, span, span, args.measure, args.kind, args.basis).table
+    counts = table.rename(columns={"area": args.by, "current": "count"})[[args.by, "count"]]
+    print(render(counts, args.format))
     return 0
 
 
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
-    store = Store(settings.store_path)
     by, key, every = _compare_target(args)
-    current, previous = trends.year_to_date(queries.resolve_as_of(store, args.as_of))
-    warnings = queries.coverage_warnings(store, [previous, current])
-    for warning in warnings:
+    with Store(settings.store_path).reader() as q:
+        current, previous = trends.year_to_date(q.resolve_as_of(args.as_of))
+        if every and by:
+            result = compare_areas(q, by, current, previous, args.measure, args.kind, args.basis)
+            table = result.table.copy()
+            table.insert(1, "kind", args.kind.replace("-", "_"))
+            first = "area"
+        else:
+            if by and key:
+                key = q.resolve_area(by, key)
+            result = compstat(q, by, key, current, previous, args.measure, args.basis)
+            table = result.table.copy()
+            table.insert(0, "area", key or "citywide")
+            first = "kind"
+    for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    victims = queries.load_victims(store, previous.start, current.end, basis=args.basis)
-    labels = queries.area_labels(store, by) if by else {}
-    if every and by:
-        table = trends.compare_areas(
-            victims, by, current, previous, args.measure, args.kind, areas=list(labels)
-        )
-        table.insert(1, "kind", args.kind.replace("-", "_"))
-        first, title = "area", f"{args.kind.replace('-', ' ')}, every {by.replace('_', ' ')}"
-    else:
-        if by and key:
-            key = queries.resolve_area(store, by, key)
-            victims = victims.loc[victims[by] == key]
-        table = trends.compare_kinds(victims, current, previous, args.measure)
-        table.insert(0, "area", key or "citywide")
-        first, title = "kind", report.area_title(by, key, labels.get(key or ""))
-    if warnings:
-        table = trends.mark_incomplete(table)
     table = table.assign(
         as_of=current.end.isoformat(),
         current_start=current.start.isoformat(),
@@ -376,7 +370,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     if args.format != "table":
         print(render(table, args.format))
         return 0
-    header = report.comparison_header(title, current, previous, args.measure, args.basis)
+    header = report.comparison_header(result.title, current, previous, args.measure, args.basis)
     print("\n".join([*header, "", report.comparison_table(table, first), "", *report.DEFINITIONS]))
     return 0
 

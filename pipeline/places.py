@@ -25,6 +25,7 @@ from geo.layers import (
 )
 from geo.maplayers import full_years, reference_breaks
 from pipeline.boundaries import LAYER_OF_AREA
+from pipeline.counts import rebuild_daily_counts
 from pipeline.errors import InputFileError
 from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS, first_row
 
@@ -79,6 +80,8 @@ def keep_places_in_step(
         moved = True
     if moved or not first_row(con, "SELECT 1 FROM map_breaks LIMIT 1"):
         _refresh_map_breaks_while_writing(con)
+    if moved or not first_row(con, "SELECT 1 FROM daily_counts LIMIT 1"):
+        rebuild_daily_counts(con)
 
 
 def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | None = None) -> int:

@@ -1,4 +1,8 @@
-"""Read-only queries against the store, returning DataFrames for the CLI and the page."""
+"""Read-only queries against the store, returning DataFrames for the CLI and the page.
+
+All SQL that reads the store lives here, behind `Reader` (one connection per
+request); counts are sums over the pre-aggregated `daily_counts` table.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import difflib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import duckdb
 import pandas as pd
 
-from pipeline.aggregate import area_sort_key, check_choice
+from pipeline.aggregate import AREA_COLUMNS, KINDS, MEASURES, area_sort_key, check_choice
 from pipeline.boundaries import LAYER_OF_AREA
+from pipeline.counts import CITY
 from pipeline.errors import StoreError, UsageError
-from pipeline.store import NO_STORE_HINT, Store
+from pipeline.store import NO_STORE_HINT, Store, first_row
 from pipeline.trends import Span, coverage_gaps
 
 COUNT_COLUMNS = ("unique_id", "case_number", "occurred_at", "gunshot", "fatal")
@@ -22,6 +28,152 @@ COUNT_COLUMNS = ("unique_id", "case_number", "occurred_at", "gunshot", "fatal")
 BASES = ("geometry", "recorded")
 
 
+class Reader:
+    """One read-only connection to the store for a whole request, with named queries.
+
+    `with store.reader() as q:` then `q.latest_date()`, `q.span_counts(...)` and so
+    on: a command or a page view opens the file once, not once per question.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, store: Store):
+        self.con = con
+        self.store = store
+
+    def victims(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        basis: str = "geometry",
+        columns: tuple[str, ...] = COUNT_COLUMNS,
+        level: str | None = None,
+        key: str | None = None,
+    ) -> pd.DataFrame:
+        """Victim rows that occurred in [start, end] (local dates, inclusive), with
+        `district`, `beat` and `community_area` on the chosen `basis`; only those of
+        area `key` of `level` when given (the filter runs in DuckDB)."""
+        check_choice("basis", basis, BASES)
+        areas = AREA_SQL[basis]
+        sql = (
+            f"SELECT {', '.join('v.' + c for c in columns)}, {areas} FROM victims v "
+            "LEFT JOIN victim_areas a USING (unique_id) WHERE true"
+        )
+        params: list[object] = []
+        if start is not None:
+            sql += " AND v.occurred_at >= ?"
+            params.append(pd.Timestamp(start).to_pydatetime())
+        if end is not None:
+            sql += " AND v.occurred_at < ?"
+            params.append(pd.Timestamp(end + timedelta(days=1)).to_pydatetime())
+        if level is not None and key is not None:
+            check_choice("level", level, AREA_COLUMNS)
+            sql += f" AND {AREA_EXPRESSIONS[basis][level]} = ?"
+            params.append(key)
+        return self.con.execute(sql, params).df()
+
+    def span_counts(
+        self,
+        level: str,
+        spans: list[Span],
+        measure: str,
+        basis: str,
+        kind: str | None = None,
+        key: str | None = None,
+    ) -> pd.DataFrame:
+        """Summed counts from `daily_counts`: columns `key`, `kind`, `span` (the index
+        of the span in `spans`) and `n`, for one kind or all, one area or all of `level`
+        (`city` for the whole city). Zero counts are absent."""
+        check_choice("measure", measure, MEASURES)
+        check_choice("basis", basis, BASES)
+        check_choice("level", level, (*AREA_COLUMNS, CITY))
+        where, params = "basis = ? AND level = ?", [basis, level]
+        if kind is not None:
+            check_choice("kind", kind, list(KINDS))
+            where += " AND kind = ?"
+            params.append(kind)
+        if key is not None:
+            where += " AND key = ?"
+            params.append(key)
+        selects, values = [], []
+        for i, span in enumerate(spans):
+            selects.append(
+                f"SELECT key, kind, {i} AS span, sum({measure})::BIGINT AS n FROM daily_counts "
+                f"WHERE {where} AND day BETWEEN ? AND ? GROUP BY key, kind"
+            )
+            values += [*params, span.start, span.end]
+        return self.con.execute(" UNION ALL ".join(selects), values).df()
+
+    def latest_date(self) -> date:
+        """The local date of the most recent record: the default as-of date."""
+        latest = first_row(self.con, "SELECT max(occurred_at) FROM victims")
+        if latest is None or latest[0] is None:
+            raise StoreError(f"the store at {self.store.path} holds no victims: {NO_STORE_HINT}")
+        return pd.Timestamp(latest[0]).date()
+
+    def resolve_as_of(self, asked: date | None) -> date:
+        """The as-of date asked for, or the latest in the store; never past the data, where
+        this year's count would be incomplete."""
+        latest = self.latest_date()
+        if asked is not None and asked > latest:
+            raise UsageError(
+                f"--as-of {asked} is after the last record in the store ({latest}): "
+                f"this year's count would be incomplete; use --as-of {latest} or sync"
+            )
+        return asked or latest
+
+    def area_labels(self, by: str) -> dict[str, str]:
+        """Key -> label for the layer behind `by` ('17' -> '17TH')."""
+        rows = self.con.execute(
+            "SELECT key, name FROM boundaries WHERE layer = ?", [LAYER_OF_AREA[by]]
+        ).fetchall()
+        return dict(rows)
+
+    def resolve_area(self, by: str, value: str) -> str:
+        """The stored key for a user's area ('017' -> '17', '111' -> '0111', 'albany park'
+        -> 'ALBANY PARK'); UsageError naming the allowed keys if there is no such area."""
+        text = value.strip().upper()
+        if by in ("district", "beat") and text.isdigit():
+            text = str(int(text)).zfill(4 if by == "beat" else 0)
+        keys = sorted(self.area_labels(by), key=area_sort_key)
+        if text in keys:
+            return text
+        close = difflib.get_close_matches(text, keys, n=3)
+        hint = (
+            f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(keys[:30])}"
+        )
+        raise UsageError(
+            f"{by.replace('_', ' ')} was {value!r} but is not in the current boundaries{hint}"
+        )
+
+    def months_with_records(self) -> set[str]:
+        rows = self.con.execute("SELECT DISTINCT strftime(occurred_at, '%Y-%m') FROM victims")
+        return {r[0] for r in rows.fetchall()}
+
+    def coverage_warnings(self, spans: list[Span]) -> list[str]:
+        """Warnings for months inside `spans` with no record at all (`trends.coverage_gaps`)."""
+        return coverage_gaps(self.months_with_records(), spans)
+
+    def status(self) -> StoreStatus:
+        return store_status_of(self.con)
+
+
+#: The three area columns on each basis, as SQL over `victims v` and `victim_areas a`.
+AREA_EXPRESSIONS = {
+    "geometry": {
+        "district": "a.geo_district",
+        "beat": "a.geo_beat",
+        "community_area": "a.geo_community_area",
+    },
+    "recorded": {"district": "v.district", "beat": "v.beat", "community_area": "v.community_area"},
+}
+AREA_SQL = {
+    basis: ", ".join(f"{sql} AS {level}" for level, sql in columns.items())
+    for basis, columns in AREA_EXPRESSIONS.items()
+}
+
+
+# One-question helpers for callers that ask one thing; each opens the store once.
+
+
 def load_victims(
     store: Store,
     start: date | None = None,
@@ -29,81 +181,33 @@ def load_victims(
     basis: str = "geometry",
     columns: tuple[str, ...] = COUNT_COLUMNS,
 ) -> pd.DataFrame:
-    """Victim rows that occurred in [start, end] (local dates, inclusive), with
-    `district`, `beat` and `community_area` on the chosen `basis`."""
-    check_choice("basis", basis, BASES)
-    areas = (
-        ", a.geo_district AS district, a.geo_beat AS beat, a.geo_community_area AS community_area"
-        if basis == "geometry"
-        else ", v.district, v.beat, v.community_area"
-    )
-    sql = (
-        f"SELECT {', '.join('v.' + c for c in columns)}{areas} FROM victims v "
-        "LEFT JOIN victim_areas a USING (unique_id) WHERE true"
-    )
-    params: list[object] = []
-    if start is not None:
-        sql += " AND v.occurred_at >= ?"
-        params.append(pd.Timestamp(start).to_pydatetime())
-    if end is not None:
-        sql += " AND v.occurred_at < ?"
-        params.append(pd.Timestamp(end + timedelta(days=1)).to_pydatetime())
-    with store.read() as con:
-        return con.execute(sql, params).df()
+    with store.reader() as q:
+        return q.victims(start, end, basis, columns)
 
 
 def latest_date(store: Store) -> date:
-    """The local date of the most recent record: the default as-of date."""
-    with store.read() as con:
-        latest = con.execute("SELECT max(occurred_at) FROM victims").fetchall()[0][0]
-    if latest is None:
-        raise StoreError(f"the store at {store.path} holds no victims: {NO_STORE_HINT}")
-    return pd.Timestamp(latest).date()
+    with store.reader() as q:
+        return q.latest_date()
 
 
 def resolve_area(store: Store, by: str, value: str) -> str:
-    """The stored key for a user's area ('017' -> '17', '111' -> '0111', 'albany park' ->
-    'ALBANY PARK'); UsageError naming the allowed keys if there is no such area."""
-    text = value.strip().upper()
-    if by in ("district", "beat") and text.isdigit():
-        text = str(int(text)).zfill(4 if by == "beat" else 0)
-    keys = sorted(area_labels(store, by), key=area_sort_key)
-    if text in keys:
-        return text
-    close = difflib.get_close_matches(text, keys, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(keys[:30])}"
-    raise UsageError(
-        f"{by.replace('_', ' ')} was {value!r} but is not in the current boundaries{hint}"
-    )
+    with store.reader() as q:
+        return q.resolve_area(by, value)
 
 
 def coverage_warnings(store: Store, spans: list[Span]) -> list[str]:
-    """Warnings for months inside `spans` with no record at all (see `trends.coverage_gaps`)."""
-    with store.read() as con:
-        rows = con.execute("SELECT DISTINCT strftime(occurred_at, '%Y-%m') FROM victims")
-        months = {r[0] for r in rows.fetchall()}
-    return coverage_gaps(months, spans)
+    with store.reader() as q:
+        return q.coverage_warnings(spans)
 
 
 def resolve_as_of(store: Store, asked: date | None) -> date:
-    """The as-of date asked for, or the latest in the store; never past the data, where
-    this year's count would be incomplete."""
-    latest = latest_date(store)
-    if asked is not None and asked > latest:
-        raise UsageError(
-            f"--as-of {asked} is after the last record in the store ({latest}): "
-            f"this year's count would be incomplete; use --as-of {latest} or sync"
-        )
-    return asked or latest
+    with store.reader() as q:
+        return q.resolve_as_of(asked)
 
 
 def area_labels(store: Store, by: str) -> dict[str, str]:
-    """Key -> label for the layer behind `by` ('17' -> '17TH')."""
-    with store.read() as con:
-        rows = con.execute(
-            "SELECT key, name FROM boundaries WHERE layer = ?", [LAYER_OF_AREA[by]]
-        ).fetchall()
-    return dict(rows)
+    with store.reader() as q:
+        return q.area_labels(by)
 
 
 @dataclass
@@ -117,27 +221,29 @@ class StoreStatus:
 
 
 def store_status(store: Store) -> StoreStatus:
-    with store.read() as con:
-        tables = {
-            t: int(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
-            for t in ("victims", "quarantine", "boundaries", "sync_log")
-        }
-        first, last = con.execute(
-            "SELECT min(occurred_at), max(occurred_at) FROM victims"
-        ).fetchall()[0]
-        syncs = con.execute(
-            "SELECT dataset, source, mode, finished_at, rows_fetched, rows_added, rows_updated, "
-            "rows_removed, rows_quarantined, watermark FROM sync_log "
-            "QUALIFY row_number() OVER (PARTITION BY dataset ORDER BY sync_id DESC) = 1 "
-            "ORDER BY dataset"
-        ).df()
-        placement = dict(
-            zip(PLACEMENT_FIGURES, con.execute(PLACEMENT_SQL).fetchall()[0], strict=True)
-        )
-        reasons = con.execute(
-            "SELECT reasons, count(*) AS rows FROM quarantine "
-            "GROUP BY reasons ORDER BY rows DESC, reasons"
-        ).df()
+    with store.reader() as q:
+        return q.status()
+
+
+def store_status_of(con: duckdb.DuckDBPyConnection) -> StoreStatus:
+    tables = {
+        t: int(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
+        for t in ("victims", "quarantine", "boundaries", "sync_log")
+    }
+    first, last = con.execute("SELECT min(occurred_at), max(occurred_at) FROM victims").fetchall()[
+        0
+    ]
+    syncs = con.execute(
+        "SELECT dataset, source, mode, finished_at, rows_fetched, rows_added, rows_updated, "
+        "rows_removed, rows_quarantined, watermark FROM sync_log "
+        "QUALIFY row_number() OVER (PARTITION BY dataset ORDER BY sync_id DESC) = 1 "
+        "ORDER BY dataset"
+    ).df()
+    placement = dict(zip(PLACEMENT_FIGURES, con.execute(PLACEMENT_SQL).fetchall()[0], strict=True))
+    reasons = con.execute(
+        "SELECT reasons, count(*) AS rows FROM quarantine "
+        "GROUP BY reasons ORDER BY rows DESC, reasons"
+    ).df()
     return StoreStatus(
         tables, first, last, syncs, reasons, {k: int(v or 0) for k, v in placement.items()}
     )

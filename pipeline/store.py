@@ -25,10 +25,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from pipeline.counts import DAILY_COUNT_COLUMNS
 from pipeline.errors import StoreError
 from pipeline.schema import QUARANTINE_COLUMNS, VICTIM_COLUMNS
 
@@ -80,9 +81,13 @@ TABLES: dict[str, dict[str, str]] = {
     "sync_log": SYNC_LOG_COLUMNS,
     "victim_areas": VICTIM_AREA_COLUMNS,
     "map_breaks": MAP_BREAK_COLUMNS,
+    "daily_counts": DAILY_COUNT_COLUMNS,  # see pipeline/counts.py
     # One row, replaced by every write: which version of the store this file is.
     "store_info": {"store_id": "VARCHAR"},
 }
+
+if TYPE_CHECKING:
+    from pipeline.queries import Reader
 
 NO_STORE_HINT = "run `python -m pipeline sync` first"
 
@@ -120,6 +125,14 @@ class Store:
         with self._open() as con:
             _check_current(con, self.path)
             yield con
+
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """`read()` wrapped in the named queries of `pipeline.queries.Reader`."""
+        from pipeline.queries import Reader  # queries builds on this module
+
+        with self.read() as con:
+            yield Reader(con, self)
 
     def identity(self) -> str:
         """The current file's identity, new on every write: a cache key a swap always changes."""

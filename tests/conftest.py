@@ -75,6 +75,19 @@ def api_row(i: int, **overrides: Any) -> dict[str, Any]:
     return row
 
 
+def first_victims(
+    rows: list[dict[str, Any]], case: str, when: str, ident: str
+) -> list[dict[str, Any]]:
+    """Each incident's first victim (earliest `when`, then smallest `ident`): the one an
+    incident is counted by, on its date and in its place (README, definitions)."""
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        held = first.get(row[case])
+        if held is None or (row[when], row[ident]) < (held[when], held[ident]):
+            first[row[case]] = row
+    return list(first.values())
+
+
 def square(x0: float, y0: float, size: float = 0.05) -> dict[str, Any]:
     ring = [[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]
     return {"type": "Polygon", "coordinates": [ring]}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from pipeline.cli import main
-from tests.conftest import api_row, build_store, write_layers
+from tests.conftest import api_row, build_store, first_victims, write_layers
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_status_lists_tables_range_syncs_and_quarantine(synced, capsys) -> None:
 
 def expected_counts(by: str, kind: str, measure: str) -> dict[str, int]:
     """Recount from the fixture rows, independently of the pipeline's code."""
-    seen: dict[str, set[str]] = {}
+    kept = []
     for i in range(11):  # row 11 is quarantined
         row = api_row(i)
         shot, fatal = row["gunshot_injury_i"] == "YES", row["victimization_primary"] == "HOMICIDE"
@@ -71,12 +72,12 @@ def expected_counts(by: str, kind: str, measure: str) -> dict[str, int]:
             "fatal-shootings": shot and fatal,
             "nonfatal-shootings": shot and not fatal,
         }[kind]
-        key = row[by].zfill(4) if by == "beat" else row[by]
         if keep:
-            seen.setdefault(key, set()).add(
-                row["cpd_id" if measure == "victims" else "case_number"]
-            )
-    return {k: len(v) for k, v in seen.items()}
+            kept.append(row)
+    if measure == "incidents":  # each counted once, where its first victim was
+        kept = first_victims(kept, "case_number", "date", "cpd_id")
+    counted = Counter(row[by].zfill(4) if by == "beat" else row[by] for row in kept)
+    return dict(counted)
 
 
 @pytest.mark.parametrize(

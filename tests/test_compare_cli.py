@@ -73,7 +73,10 @@ def test_compare_incidents_and_recorded_basis(store, capsys) -> None:
         "--format",
         "json",
     )
-    assert incidents[0]["current"] == 2  # rows 0 and 1 share a case number
+    # Rows 0 and 1 share a case number: one incident. Rows 2 (2025) and 3 (2024) share
+    # another, counted once on its first victim's date: in 2024, not this year.
+    assert incidents[0]["current"] == 1
+    assert incidents[0]["previous"] == 1  # that case, through row 3
     assert main(["compare", "--data-dir", str(store), "--district", "9"]) == 2  # not a layer key
     capsys.readouterr()
     recorded = run_json(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.conftest import (
     RECONSTRUCTED,
     SAMPLE_DIR,
     VICTIMS,
+    first_victims,
     needs_snapshot,
     sync_real_snapshot,
 )
@@ -71,18 +73,18 @@ RECOUNT_RULES = {  # kind -> (gunshot flags counted, victimization types counted
 def recount_2025(kind: str, measure: str) -> dict[str, int]:
     """Straight from the CSV text, without pandas or the pipeline's parsing."""
     flags, types = RECOUNT_RULES[kind]
-    seen: dict[str, set[str]] = {}
+    kept = []
     for r in sample_rows():
-        if not r["date"].startswith("2025-"):
-            continue
         if flags is not None and r["gunshot_injury_i"] not in flags:
             continue
         homicide = r["victimization_primary"] == "HOMICIDE"
         if (types == {"HOMICIDE"} and not homicide) or (types == "not HOMICIDE" and homicide):
             continue
-        key = r["cpd_id"] if measure == "victims" else r["case_number"]
-        seen.setdefault(str(int(r["district"])), set()).add(key)
-    return {district: len(keys) for district, keys in seen.items()}
+        kept.append(r)
+    if measure == "incidents":  # each counted once, on its first victim's date and place
+        kept = first_victims(kept, "case_number", "date", "cpd_id")
+    counted = Counter(str(int(r["district"])) for r in kept if r["date"].startswith("2025-"))
+    return dict(counted)
 
 
 @pytest.mark.parametrize("measure", ["victims", "incidents"])
@@ -184,16 +186,19 @@ def district_polygon(number: str):
 def recount_district(number: str, as_of: str, measure: str) -> dict[str, tuple[int, int]]:
     """Year-to-date counts per kind, from the CSV text and the district polygon alone."""
     rows = reconstructed_rows()
-    inside = [
-        r for r, hit in zip(rows, in_polygon(rows, district_polygon(number)), strict=True) if hit
-    ]
+    hits = in_polygon(rows, district_polygon(number))
+    inside = {id(r) for r, hit in zip(rows, hits, strict=True) if hit}
     year, month_day = int(as_of[:4]), as_of[4:]
 
     def recount(y: int, keep) -> int:
-        span = [
-            r for r in inside if f"{y}-01-01" <= r["date"][:10] <= f"{y}{month_day}" and keep(r)
-        ]
-        return len({r["unique_id" if measure == "victims" else "case_number"] for r in span})
+        kept = [r for r in rows if keep(r)]
+        if measure == "incidents":  # each once, on its first victim's date and place
+            kept = first_victims(kept, "case_number", "date", "unique_id")
+        return sum(
+            1
+            for r in kept
+            if id(r) in inside and f"{y}-01-01" <= r["date"][:10] <= f"{y}{month_day}"
+        )
 
     def shot(r):
         return r["gunshot_injury_i"] == "YES"
