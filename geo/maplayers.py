@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from pipeline import stats
-from pipeline.aggregate import KINDS, MEASURES
 
 RGB = tuple[int, int, int]
 
@@ -36,50 +35,6 @@ CHANGE_COLOURS: dict[str, RGB] = {
 }
 NO_DATA: RGB = (255, 255, 255)
 DAYS_PER_YEAR = 365.25
-
-
-def full_years(victims: pd.DataFrame) -> list[int]:
-    """Years in which every month has at least one record citywide."""
-    months = victims["occurred_at"].dt.to_period("M").drop_duplicates()
-    per_year = months.dt.year.value_counts()
-    return sorted(int(y) for y, n in per_year.items() if n == 12)
-
-
-def reference_breaks(
-    victims: pd.DataFrame, by: str, areas: list[str], years: list[int], classes: int = 5
-) -> dict[tuple[str, str], list[float]]:
-    """Count-class breaks for every (kind, measure) at one level (`by`: an area column).
-
-    Each is the list of upper bounds of the first `classes - 1` classes:
-    quantiles of every area's count in every one of `years` (the full years, sorted),
-    zeros included, rounded to whole numbers and made strictly increasing.
-    Areas and years are coded once and counted with `bincount` for all kinds
-    and measures: a sync computes 24 of these.
-    """
-    if not years or not areas:
-        return {(kind, measure): [] for kind in KINDS for measure in MEASURES}
-    year = victims["occurred_at"].dt.year.to_numpy()
-    slot, in_years = np.searchsorted(years, year), np.isin(year, years)
-    area = pd.Index(areas).get_indexer(pd.Index(victims[by].astype(object))).astype(np.int64)
-    cell = area * len(years) + slot  # one cell per (area, year) of the grid
-    case = pd.factorize(victims["case_number"])[0]
-    counted = (area >= 0) & in_years
-    breaks = {}
-    for kind, rule in KINDS.items():
-        rows = counted & rule(victims).to_numpy(bool)
-        for measure in MEASURES:
-            cells = cell[rows] if measure == "victims" else _incident_cells(cell[rows], case[rows])
-            yearly = np.bincount(cells, minlength=len(areas) * len(years))
-            breaks[kind, measure] = class_breaks(yearly, classes)
-    return breaks
-
-
-def _incident_cells(cells: np.ndarray, cases: np.ndarray) -> np.ndarray:
-    """One cell entry per distinct case number in it."""
-    known = cases >= 0
-    width = int(cases.max(initial=0)) + 1
-    pairs = np.unique(cells[known] * width + cases[known])  # (cell, case) as one integer
-    return pairs // width
 
 
 def class_breaks(counts: np.ndarray, classes: int = 5) -> list[float]:

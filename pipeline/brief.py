@@ -28,9 +28,10 @@ from geo.layers import BoundaryLayer, beat_districts, load_layer
 from geo.maplayers import change_category
 from geo.staticmap import MIN_FONT_PT, Shaded, draw_change_map
 from pipeline import profiles, queries, report, trends
-from pipeline.aggregate import select_kind
 from pipeline.boundaries import LAYER_OF_AREA
+from pipeline.compstat import compare_areas, compstat
 from pipeline.errors import UsageError
+from pipeline.queries import Reader
 from pipeline.store import Store
 
 PAGE_INCHES = (11.0, 8.5)  # US Letter, landscape
@@ -52,7 +53,7 @@ matplotlib.rcParams.update(
 class BriefData:
     title: str
     period: str
-    compstat: pd.DataFrame  # trends.compare_kinds rows
+    compstat: pd.DataFrame  # compstat.compstat(...).table
     monthly: pd.DataFrame  # profiles.monthly_this_vs_last
     shaded: list[Shaded]
     neighbours: list[tuple[shapely.Geometry, str]]
@@ -72,45 +73,37 @@ def make_brief(
     """Write the brief for one area to `output` (.pdf or .png); return the path."""
     if output.suffix.lower() not in FORMATS:
         raise UsageError(f"output was {output.name!r} but must end in {' or '.join(FORMATS)}")
-    key = queries.resolve_area(store, by, key)
-    as_of = queries.resolve_as_of(store, as_of)
-    figure = draw(gather(store, by, key, as_of, measure))
-    return save(figure, output)
+    with store.reader() as q:
+        key = q.resolve_area(by, key)
+        data = gather(q, by, key, q.resolve_as_of(as_of), measure)
+    return save(draw(data), output)
 
 
-def gather(store: Store, by: str, key: str, as_of: date, measure: str) -> BriefData:
-    """Every number and shape the page shows, from the store (geometry basis)."""
+def gather(q: Reader, by: str, key: str, as_of: date, measure: str) -> BriefData:
+    """Every number and shape the page shows, from the store (geometry basis): the same
+    `compstat()` as the `compare` command."""
     current, previous = trends.year_to_date(as_of)
-    warnings = queries.coverage_warnings(store, [previous, current])
-    victims = queries.load_victims(store, previous.start, current.end)
-    in_area = victims[victims[by] == key]
-    compstat = trends.compare_kinds(in_area, current, previous, measure)
-    if warnings:
-        compstat = trends.mark_incomplete(compstat)
-    with store.read() as con:
-        beats, layer = load_layer(con, "beats"), load_layer(con, LAYER_OF_AREA[by])
+    result = compstat(q, by, key, current, previous, measure)
+    beats, layer = load_layer(q.con, "beats"), load_layer(q.con, LAYER_OF_AREA[by])
     area_geometry = layer.geometries[list(layer.keys).index(key)]
     shown = _beats_of(by, key, beats, area_geometry)
-    beat_rows = trends.compare_areas(victims, "beat", current, previous, measure, KIND, areas=shown)
-    beat_rows = beat_rows[beat_rows["area"].isin(shown)]
-    labels = queries.area_labels(store, by)
-    status = queries.store_status(store)
+    every_beat = compare_areas(q, "beat", current, previous, measure, KIND).table
+    beat_rows = every_beat[every_beat["area"].isin(shown)]
+    daily = q.daily(by, key, [current, previous], measure, "geometry", KIND)
     return BriefData(
-        title=f"{report.area_title(by, key, labels.get(key))}: shootings and homicides",
+        title=f"{result.title}: shootings and homicides",
         period=(
             f"Year to date through {as_of:%d %B %Y} against the same span of "
             f"{previous.start.year} ({previous.start:%d %b}-{previous.end:%d %b %Y}), "
             f"counted as {measure}"
         ),
-        compstat=compstat,
-        monthly=profiles.monthly_this_vs_last(
-            select_kind(in_area, KIND), current, previous, measure
-        ),
+        compstat=result.table,
+        monthly=profiles.monthly_this_vs_last(daily, current, previous),
         shaded=_shaded(beats, beat_rows),
         neighbours=_neighbours(layer, key, area_geometry, by),
         outline=area_geometry if by == "community_area" else None,
-        sentences=_sentences(compstat, beat_rows, warnings),
-        footer=_footer(status, by),
+        sentences=_sentences(result.table, beat_rows, result.warnings),
+        footer=_footer(q.status(), by),
     )
 
 

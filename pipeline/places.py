@@ -9,7 +9,6 @@ map classes are recomputed from them.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pandas as pd
@@ -23,7 +22,8 @@ from geo.layers import (
     load_layer,
     web_geometries,
 )
-from geo.maplayers import full_years, reference_breaks
+from geo.maplayers import class_breaks
+from pipeline.aggregate import KINDS, MEASURES
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.counts import rebuild_daily_counts
 from pipeline.errors import InputFileError
@@ -78,10 +78,9 @@ def keep_places_in_step(
     if _unplaced_victims(con):  # a store from an older version
         refresh_victim_areas(con)
         moved = True
-    if moved or not first_row(con, "SELECT 1 FROM map_breaks LIMIT 1"):
-        _refresh_map_breaks_while_writing(con)
     if moved or not first_row(con, "SELECT 1 FROM daily_counts LIMIT 1"):
         rebuild_daily_counts(con)
+        refresh_map_breaks(con)
 
 
 def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | None = None) -> int:
@@ -100,35 +99,52 @@ def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | 
     return int(pd.isna(placed["geo_beat"]).sum())
 
 
-def map_break_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Every stored victim with its geometric areas, and each level's area keys."""
-    victims = con.execute(
-        "SELECT v.case_number, v.occurred_at, v.gunshot, v.fatal, a.geo_district AS district, "
-        "a.geo_beat AS beat, a.geo_community_area AS community_area "
-        "FROM victims v LEFT JOIN victim_areas a USING (unique_id)"
+def map_break_inputs(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[pd.DataFrame, dict[str, list[str]], list[int]]:
+    """Yearly counts per level, area and kind (geometry basis) summed from `daily_counts`,
+    each level's area keys, and the full years: those with a record in every month."""
+    yearly = con.execute(
+        "SELECT level, key, kind, year(day) AS year, sum(victims) AS victims, "
+        "sum(incidents) AS incidents FROM daily_counts "
+        "WHERE basis = 'geometry' AND level <> 'city' GROUP BY ALL"
     ).df()
     areas = {
         level: [
             key
             for (key,) in con.execute(
-                "SELECT key FROM boundaries WHERE layer = ?", [layer]
+                "SELECT key FROM boundaries WHERE layer = ? ORDER BY key", [layer]
             ).fetchall()
         ]
         for level, layer in LAYER_OF_AREA.items()
     }
-    return victims, areas
-
-
-def map_break_rows(victims: pd.DataFrame, areas: dict[str, list[str]]) -> pd.DataFrame:
-    """`map_breaks` rows: fixed count classes for every level, kind and measure (geometry
-    basis), from every full year on record. Pure."""
-    years = full_years(victims) if len(victims) else []
-    reference = victims[victims["occurred_at"].dt.year.isin(years)]
-    rows = [
-        [level, kind, measure, json.dumps(breaks), json.dumps(years)]
-        for level, keys in areas.items()
-        for (kind, measure), breaks in reference_breaks(reference, level, keys, years).items()
+    years = [
+        int(y)
+        for (y,) in con.execute(
+            "SELECT year(occurred_at) AS y FROM victims GROUP BY y "
+            "HAVING count(DISTINCT month(occurred_at)) = 12 ORDER BY y"
+        ).fetchall()
     ]
+    return yearly, areas, years
+
+
+def map_break_rows(
+    yearly: pd.DataFrame, areas: dict[str, list[str]], years: list[int]
+) -> pd.DataFrame:
+    """`map_breaks` rows: fixed count classes for every level, kind and measure: quantiles
+    of every area's count in every full year, zeros included. Pure."""
+    rows = []
+    for level, keys in areas.items():
+        for kind in KINDS:
+            mine = yearly[(yearly["level"] == level) & (yearly["kind"] == kind)]
+            for measure in MEASURES:
+                grid = (
+                    mine.pivot_table(index="key", columns="year", values=measure, aggfunc="sum")
+                    .reindex(index=keys, columns=years)
+                    .fillna(0)
+                )
+                breaks = class_breaks(grid.to_numpy().ravel()) if keys and years else []
+                rows.append([level, kind, measure, json.dumps(breaks), json.dumps(years)])
     return pd.DataFrame(rows, columns=list(MAP_BREAK_COLUMNS))
 
 
@@ -146,14 +162,6 @@ def _unplaced_victims(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
-def _refresh_map_breaks_while_writing(con: duckdb.DuckDBPyConnection) -> None:
-    """Compute the map classes in a helper thread while DuckDB writes out what the sync
-    stored so far (about 0.1 s each; the commit releases the interpreter lock). The
-    commit is inside the sync's private copy of the store, so nothing is published
-    before the sync succeeds."""
-    victims, areas = map_break_inputs(con)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="map-classes") as helper:
-        computing = helper.submit(map_break_rows, victims, areas)
-        con.commit()
-        con.begin()
-        write_map_breaks(con, computing.result())
+def refresh_map_breaks(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the map classes from the daily counts (a few thousand rows)."""
+    write_map_breaks(con, map_break_rows(*map_break_inputs(con)))

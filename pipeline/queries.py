@@ -7,13 +7,21 @@ request); counts are sums over the pre-aggregated `daily_counts` table.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
 
-from pipeline.aggregate import AREA_COLUMNS, KINDS, MEASURES, area_sort_key, check_choice
+from pipeline.aggregate import (
+    AREA_COLUMNS,
+    KIND_SQL,
+    KINDS,
+    MEASURES,
+    area_sort_key,
+    check_choice,
+)
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.counts import CITY
 from pipeline.errors import StoreError, UsageError
@@ -102,6 +110,78 @@ class Reader:
             values += [*params, span.start, span.end]
         return self.con.execute(" UNION ALL ".join(selects), values).df()
 
+    def daily(
+        self,
+        level: str | None,
+        key: str | None,
+        spans: list[Span],
+        measure: str,
+        basis: str,
+        kind: str,
+    ) -> pd.Series:
+        """Counts per local day (a Series indexed by date, zero days absent) of one kind
+        in one area (`level` None: the city), over the days of `spans`."""
+        counts = self.con.execute(
+            f"SELECT day, sum({_measure(measure)})::BIGINT AS n FROM daily_counts "
+            "WHERE basis = ? AND level = ? AND key = ? AND kind = ? AND ("
+            + " OR ".join("day BETWEEN ? AND ?" for _ in spans)
+            + ") GROUP BY day ORDER BY day",
+            [basis, level or CITY, key if level else CITY, _kind(kind)]
+            + [d for span in spans for d in (span.start, span.end)],
+        ).df()
+        return pd.Series(
+            counts["n"].to_numpy(), index=pd.to_datetime(counts["day"]).dt.date, name=measure
+        )
+
+    def hour_weekday_counts(self, where: VictimFilter) -> pd.DataFrame:
+        """Victims per ISO weekday (1 = Monday) and 3-hour band (0..7): weekday, band, n."""
+        sql, params = where.sql()
+        return self.con.execute(
+            "SELECT isodow(v.occurred_at) AS weekday, hour(v.occurred_at) // 3 AS band, "
+            f"count(*) AS n {sql} GROUP BY ALL",
+            params,
+        ).df()
+
+    def age_sex_counts(self, where: VictimFilter) -> pd.DataFrame:
+        """Victims per age band and sex as published: age_band, sex, n."""
+        sql, params = where.sql()
+        return self.con.execute(
+            f"SELECT v.age_band, v.sex, count(*) AS n {sql} GROUP BY ALL", params
+        ).df()
+
+    def incidents(self, where: VictimFilter, limit: int | None = None) -> pd.DataFrame:
+        """Incidents newest first, one row per case number, at block level: occurred_at
+        (the latest victim's time), block, beat, community_area, victims, killed,
+        case_number. The first `limit` only, when given; ordering and limit run in DuckDB."""
+        sql, params = where.sql()
+        cut = "" if limit is None else f" LIMIT {int(limit)}"
+        return self.con.execute(
+            "SELECT max(v.occurred_at) AS occurred_at, "
+            "arg_min(v.block, (v.occurred_at, v.unique_id)) AS block, "
+            "arg_min(beat, (v.occurred_at, v.unique_id)) AS beat, "
+            "arg_min(community_area, (v.occurred_at, v.unique_id)) AS community_area, "
+            "count(*) AS victims, count(*) FILTER (v.fatal) AS killed, v.case_number "
+            f"{sql} GROUP BY v.case_number ORDER BY occurred_at DESC, v.case_number{cut}",
+            params,
+        ).df()
+
+    def web_shapes(self, layer: str) -> list[tuple[str, str, str, bytes]]:
+        """key, label, simplified GeoJSON geometry (for maps) and WKB geometry of a layer."""
+        rows = self.con.execute(
+            "SELECT key, name, web_geometry, geometry FROM boundaries WHERE layer = ? ORDER BY key",
+            [layer],
+        ).fetchall()
+        return [(str(k), str(n), str(w), bytes(g)) for k, n, w, g in rows]
+
+    def map_breaks(self, level: str, kind: str, measure: str) -> list[float]:
+        """The fixed count classes computed at sync (upper bounds, yearly counts)."""
+        row = first_row(
+            self.con,
+            "SELECT breaks FROM map_breaks WHERE level = ? AND kind = ? AND measure = ?",
+            [level, kind, measure],
+        )
+        return [float(b) for b in json.loads(row[0])] if row else []
+
     def latest_date(self) -> date:
         """The local date of the most recent record: the default as-of date."""
         latest = first_row(self.con, "SELECT max(occurred_at) FROM victims")
@@ -154,6 +234,47 @@ class Reader:
 
     def status(self) -> StoreStatus:
         return store_status_of(self.con)
+
+
+@dataclass(frozen=True)
+class VictimFilter:
+    """Which victims a row-level query reads: one kind, in one area (or the city), in
+    one span, with areas on one basis. Becomes a FROM and WHERE clause, so DuckDB does
+    the filtering and the page never holds the whole table."""
+
+    span: Span
+    kind: str
+    basis: str = "geometry"
+    level: str | None = None
+    key: str | None = None
+
+    def sql(self) -> tuple[str, list[object]]:
+        check_choice("basis", self.basis, BASES)
+        areas = AREA_SQL[self.basis]
+        sql = (
+            "FROM (SELECT v.* EXCLUDE (district, beat, community_area), "
+            f"{areas} FROM victims v LEFT JOIN victim_areas a USING (unique_id)) v "
+            f"WHERE v.occurred_at >= ? AND v.occurred_at < ? AND {KIND_SQL[_kind(self.kind)]}"
+        )
+        params: list[object] = [
+            pd.Timestamp(self.span.start).to_pydatetime(),
+            pd.Timestamp(self.span.end + timedelta(days=1)).to_pydatetime(),
+        ]
+        if self.level is not None and self.key is not None:
+            check_choice("level", self.level, AREA_COLUMNS)
+            sql += f" AND v.{self.level} = ?"
+            params.append(self.key)
+        return sql, params
+
+
+def _kind(kind: str) -> str:
+    check_choice("kind", kind, list(KINDS))
+    return kind
+
+
+def _measure(measure: str) -> str:
+    check_choice("measure", measure, MEASURES)
+    return measure
 
 
 #: The three area columns on each basis, as SQL over `victims v` and `victim_areas a`.

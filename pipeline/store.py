@@ -121,9 +121,9 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection to the current store; StoreError if there is none."""
+        """A read-only connection to the current store; StoreError if there is none, or if
+        an older version wrote it."""
         with self._open() as con:
-            _check_current(con, self.path)
             yield con
 
     @contextmanager
@@ -136,17 +136,21 @@ class Store:
 
     def identity(self) -> str:
         """The current file's identity, new on every write: a cache key a swap always changes."""
-        with self._open() as con:
-            try:
-                row = first_row(con, "SELECT store_id FROM store_info")
-            except duckdb.CatalogException:
-                _check_current(con, self.path)  # a store from an older version: say so
-                raise
+        with self._open() as con:  # an older version's store is refused there
+            row = first_row(con, "SELECT store_id FROM store_info")
         return str(row[0]) if row else ""
 
     @contextmanager
     def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The file attached read-only to a new in-memory database, as the default schema.
+        con = self.connect_read_only()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def connect_read_only(self) -> duckdb.DuckDBPyConnection:
+        """The file attached read-only to a new in-memory database, as the default schema
+        (the caller closes it).
 
         Not `duckdb.connect(path)`: that reuses a cached instance of the file that was
         there before a swap while any connection to it is still open in this process.
@@ -155,14 +159,16 @@ class Store:
             raise StoreError(f"no store at {self.path}: {NO_STORE_HINT}")
         con = duckdb.connect(":memory:")
         try:
-            try:
-                con.execute("ATTACH ? AS store (READ_ONLY)", [str(self.path)])
-                con.execute("USE store")
-            except duckdb.Error as exc:
-                raise StoreError(f"cannot open the store at {self.path}: {_one_line(exc)}") from exc
-            yield con
-        finally:
+            con.execute("ATTACH ? AS store (READ_ONLY)", [str(self.path)])
+            con.execute("USE store")
+            _check_current(con, self.path)
+        except duckdb.Error as exc:
             con.close()
+            raise StoreError(f"cannot open the store at {self.path}: {_one_line(exc)}") from exc
+        except StoreError:
+            con.close()
+            raise
+        return con
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -83,9 +83,8 @@ def test_png_output_and_pdftoppm_rendering(store, tmp_path) -> None:
 
 
 def test_nothing_on_the_page_is_under_11_points(store) -> None:
-    figure = draw(
-        gather(Store(store / "store.duckdb"), "district", "1", date(2025, 3, 5), "victims")
-    )
+    with Store(store / "store.duckdb").reader() as q:
+        figure = draw(gather(q, "district", "1", date(2025, 3, 5), "victims"))
     sizes = [float(t.get_fontsize()) for t in figure.findobj(Text) if t.get_text().strip()]
     assert sizes and min(sizes) >= 11
 

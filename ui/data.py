@@ -11,34 +11,29 @@ from __future__ import annotations
 import functools
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import shapely
 import streamlit as st
 
 from geo.maplayers import style_areas
-from pipeline import profiles, queries, report, trends
-from pipeline.aggregate import between_dates, select_kind
+from pipeline import profiles, report, trends
 from pipeline.boundaries import LAYER_OF_AREA
+from pipeline.compstat import compare_areas, compstat
+from pipeline.queries import Reader, VictimFilter
 from pipeline.settings import Settings
 from pipeline.store import Store
 from ui import mapview
 from ui.state import Bounds, View
 
-PANEL_COLUMNS = (
-    "unique_id",
-    "case_number",
-    "occurred_at",
-    "gunshot",
-    "fatal",
-    "block",
-    "age_band",
-    "sex",
-)
+RECENT_SHOWN = 50  # incidents listed on the page; the CSV download has them all
 
 
 @dataclass(frozen=True)
@@ -88,15 +83,15 @@ def open_store(settings: Settings) -> tuple[StoreRef, Facts] | None:
 @st.cache_data(show_spinner=False, max_entries=4)
 def facts(ref: StoreRef) -> Facts | None:
     """None when the store holds no victims yet."""
-    store = Store(Path(ref.path))
-    status = queries.store_status(store)
+    with reader(ref) as q:
+        status = q.status()
+        labels = {level: q.area_labels(level) for level in LAYER_OF_AREA}
     if (
         not status.tables["victims"]
         or status.first_occurred is None
         or (status.last_occurred is None)
     ):
         return None
-    labels = {level: queries.area_labels(store, level) for level in LAYER_OF_AREA}
     bounds = Bounds(
         first=pd.Timestamp(status.first_occurred).date(),
         latest=pd.Timestamp(status.last_occurred).date(),
@@ -116,23 +111,11 @@ def facts(ref: StoreRef) -> Facts | None:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def victims(ref: StoreRef, basis: str) -> pd.DataFrame:
-    """Every victim with the columns the page uses, areas on `basis`."""
-    rows = queries.load_victims(Store(Path(ref.path)), basis=basis, columns=PANEL_COLUMNS)
-    # Categories filter far faster than Arrow-backed strings, and every rerun filters.
-    text = ["case_number", "block", "age_band", "sex", "district", "beat", "community_area"]
-    return rows.astype(dict.fromkeys(text, "category"))
-
-
 @st.cache_data(show_spinner=False, max_entries=3)
 def layer_shapes(ref: StoreRef, level: str) -> list[dict[str, Any]]:
     """Simplified shapes of a level: key, label, GeoJSON geometry, label point [lon, lat]."""
-    with Store(Path(ref.path)).read() as con:
-        rows = con.execute(
-            "SELECT key, name, web_geometry, geometry FROM boundaries WHERE layer = ? ORDER BY key",
-            [LAYER_OF_AREA[level]],
-        ).fetchall()
+    with reader(ref) as q:
+        rows = q.web_shapes(LAYER_OF_AREA[level])
     points = shapely.point_on_surface(shapely.from_wkb([bytes(r[3]) for r in rows]))
     return [
         {
@@ -147,12 +130,8 @@ def layer_shapes(ref: StoreRef, level: str) -> list[dict[str, Any]]:
 
 @st.cache_data(show_spinner=False, max_entries=3)
 def breaks(ref: StoreRef, level: str, kind: str, measure: str) -> list[float]:
-    with Store(Path(ref.path)).read() as con:
-        rows = con.execute(
-            "SELECT breaks FROM map_breaks WHERE level = ? AND kind = ? AND measure = ?",
-            [level, kind, measure],
-        ).fetchall()
-    return json.loads(rows[0][0]) if rows else []
+    with reader(ref) as q:
+        return q.map_breaks(level, kind, measure)
 
 
 def spans(view: View) -> tuple[trends.Span, trends.Span]:
@@ -164,15 +143,10 @@ def spans(view: View) -> tuple[trends.Span, trends.Span]:
 def map_table(ref: StoreRef, view: View) -> pd.DataFrame:
     """One styled row per area of the view's level: counts, verdict, rate, colour."""
     current, previous = spans(view)
-    table = trends.compare_areas(
-        victims(ref, view.basis),
-        view.level,
-        current,
-        previous,
-        view.measure,
-        view.kind,
-        areas=list(facts_labels(ref, view.level)),
-    )
+    with reader(ref) as q:
+        table = compare_areas(
+            q, view.level, current, previous, view.measure, view.kind, view.basis
+        ).table
     return style_areas(
         table, view.metric, breaks(ref, view.level, view.kind, view.measure), current.days
     )
@@ -198,6 +172,7 @@ def facts_labels(ref: StoreRef, level: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Panels:
     compstat: pd.DataFrame
+    warnings: list[str]
     weekly: pd.DataFrame
     hours: pd.DataFrame
     age_sex: pd.DataFrame
@@ -206,31 +181,63 @@ class Panels:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def panels(ref: StoreRef, view: View) -> Panels:
-    """The side panels for the selected area (or the whole city)."""
+    """The side panels for the selected area (or the whole city): sums over the store's
+    daily counts and small grouped queries, never the whole victims table."""
     current, previous = spans(view)
-    rows = victims(ref, view.basis)
-    if view.area:
-        rows = rows[rows[view.level] == view.area]
-    chosen = select_kind(rows, view.kind)
-    in_period = between_dates(chosen, current.start, current.end)
-    return Panels(
-        compstat=trends.compare_kinds(rows, current, previous, view.measure),
-        weekly=profiles.weekly_this_vs_last(chosen, current, previous, view.measure),
-        hours=profiles.hour_by_weekday(in_period),
-        age_sex=profiles.age_by_sex(in_period),
-        recent=profiles.recent_incidents(in_period),
-    )
+    level, key = (view.level, view.area) if view.area else (None, None)
+    where = VictimFilter(current, view.kind, view.basis, level, key)
+    with reader(ref) as q:
+        result = compstat(q, level, key, current, previous, view.measure, view.basis)
+        daily = q.daily(level, key, [current, previous], view.measure, view.basis, view.kind)
+        return Panels(
+            compstat=result.table,
+            warnings=result.warnings,
+            weekly=profiles.weekly_this_vs_last(daily, current, previous),
+            hours=profiles.hour_by_weekday(q.hour_weekday_counts(where)),
+            age_sex=profiles.age_by_sex(q.age_sex_counts(where)),
+            recent=profiles.incident_table(q.incidents(where, limit=RECENT_SHOWN)),
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def all_incidents(ref: StoreRef, view: View) -> pd.DataFrame:
+    """Every incident of the view's area, kind and period, for the CSV download."""
+    current, _ = spans(view)
+    level, key = (view.level, view.area) if view.area else (None, None)
+    with reader(ref) as q:
+        return profiles.incident_table(
+            q.incidents(VictimFilter(current, view.kind, view.basis, level, key))
+        )
 
 
 def coverage_warnings(ref: StoreRef, view: View) -> list[str]:
     current, previous = spans(view)
-    return trends.coverage_gaps(months_with_records(ref, view.basis), [previous, current])
+    return trends.coverage_gaps(months_with_records(ref), [previous, current])
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def months_with_records(ref: StoreRef, basis: str) -> set[str]:
-    """Months with any record; from the frame the view already loaded (same on either basis)."""
-    return set(victims(ref, basis)["occurred_at"].dt.strftime("%Y-%m").unique())
+def months_with_records(ref: StoreRef) -> set[str]:
+    with reader(ref) as q:
+        return q.months_with_records()
+
+
+@st.cache_resource(max_entries=2)
+def _connection(ref: StoreRef) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per store version (a swap gives a new `ref`)."""
+    return Store(Path(ref.path)).connect_read_only()
+
+
+@contextmanager
+def reader(ref: StoreRef) -> Iterator[Reader]:
+    """A `Reader` on a cursor of the store version's connection: cursors are cheap,
+    and each thread of the server gets its own (a DuckDB connection is not shared
+    between threads)."""
+    cursor = _connection(ref).cursor()
+    cursor.execute("USE store")  # a cursor starts in the in-memory default database
+    try:
+        yield Reader(cursor, Store(Path(ref.path)))
+    finally:
+        cursor.close()
 
 
 @st.cache_data(show_spinner="Drawing the brief...", max_entries=8)
