@@ -31,6 +31,7 @@ from ui.state import (
     from_widgets,
     to_query,
 )
+from ui.text import in_html, plain
 
 KIND_LABELS = {
     "shootings": "shootings (fatal and non-fatal)",
@@ -41,6 +42,9 @@ KIND_LABELS = {
 BASIS_LABELS = {"geometry": "location on current boundaries", "recorded": "codes recorded by CPD"}
 FOCUS_DISTRICT = "17"  # one click away: the North River Commission's district
 VIEW_KEYS = [f.name for f in fields(View)]
+NOTE_NAMES = 5  # a hostile link can carry any number of parameters: name a few
+NOTE_NAME_LENGTH = 30
+ERROR_LENGTH = 400
 
 
 def main() -> None:
@@ -48,7 +52,7 @@ def main() -> None:
     try:
         render()
     except PipelineError as exc:  # e.g. a store written by an older version
-        st.error(str(exc))
+        st.error(plain(exc, ERROR_LENGTH))  # it may name a path or a value from a file
     finally:
         # Server time of this run, read by bench/dashboard_bench.py.
         st.session_state["render_seconds"] = time.perf_counter() - started
@@ -75,8 +79,8 @@ def render() -> None:
 def show_empty_store(settings: Settings) -> None:
     st.title("Chicago shooting trends")
     st.info(
-        f"There is no data yet in {settings.store_path}. Fetch it first, then reload this "
-        "page:\n\n`python -m pipeline sync`\n\n(or, from exported files, "
+        f"There is no data yet in {plain(settings.store_path, 200)}. Fetch it first, then "
+        "reload this page:\n\n`python -m pipeline sync`\n\n(or, from exported files, "
         "`python -m pipeline sync --victims FILES... --beats FILE --districts FILE "
         "--community-areas FILE`; see README.md)."
     )
@@ -186,7 +190,7 @@ def page(ref: data.StoreRef, found: data.Facts, view: View) -> None:
     where = (
         "Chicago"
         if not view.area
-        else report.area_title(view.level, view.area, labels.get(view.area))
+        else plain(report.area_title(view.level, view.area, labels.get(view.area)), 120)
     )
     st.title(f"{KIND_LABELS[view.kind].capitalize()}: {where}")
     st.markdown(freshness(found), unsafe_allow_html=True)
@@ -206,7 +210,7 @@ def page(ref: data.StoreRef, found: data.Facts, view: View) -> None:
 
 def freshness(found: data.Facts) -> str:
     synced = (
-        f"synced {found.synced_at:%Y-%m-%d %H:%M} UTC from {found.source}"
+        f"synced {found.synced_at:%Y-%m-%d %H:%M} UTC from {in_html(found.source, 160)}"
         if found.synced_at is not None
         else "never synced"
     )
@@ -221,13 +225,26 @@ def notes(ref: data.StoreRef, view: View) -> list[str]:
     out = []
     ignored = st.session_state.get("url_notes") or []
     if ignored:
-        out.append(
-            "Some link settings were not valid and were replaced by defaults: "
-            + ", ".join(ignored)
-            + "."
-        )
+        out.append(bad_settings_note(ignored))
     out += [f"{w}. Verdicts are withheld." for w in data.coverage_warnings(ref, view)]
     return out
+
+
+def bad_settings_note(ignored: list[str]) -> str:
+    """A few of the ignored URL parameters by name, the page's own settings first. Any
+    other name is text from the link: escaped and cut short."""
+    ordered = sorted(ignored, key=lambda name: (name not in VIEW_KEYS, name))
+    named = [
+        name if name in VIEW_KEYS else plain(name, NOTE_NAME_LENGTH)
+        for name in ordered[:NOTE_NAMES]
+    ]
+    more = len(ordered) - len(named)
+    return (
+        "Some link settings were not valid and were replaced by defaults: "
+        + ", ".join(named)
+        + (f" and {more} more" if more else "")
+        + "."
+    )
 
 
 def show_map(ref: data.StoreRef, view: View, table: pd.DataFrame) -> None:

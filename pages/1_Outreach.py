@@ -16,6 +16,7 @@ from pipeline.settings import Settings
 from ui import data, outreach_data, style
 from ui.mapview import SerializedDeck
 from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, deck_json
+from ui.text import plain
 
 TEAM_SCOPES = {
     "city": "Whole city",
@@ -208,4 +209,4 @@ def in_team_area(
 try:
     main()
 except PipelineError as exc:  # e.g. a store written by an older version
-    st.error(str(exc))
+    st.error(plain(exc, 400))  # it may name a path or a value from a file
