@@ -27,7 +27,8 @@ import pandas as pd
 from bench.common import SHARED, sync_real_store
 from geo.assign import assign_points
 from geo.layers import BoundaryLayer
-from pipeline.boundaries import LAYERS, boundary_rows
+from pipeline.boundaries import boundary_rows
+from pipeline.config import LAYERS
 from pipeline.settings import CHICAGO_BBOX, PROJECT_ROOT
 
 

@@ -1,4 +1,4 @@
-"""Point-in-polygon assignment of victims to current beats, districts and community areas.
+"""Point-in-polygon assignment of victims to the current boundary layers.
 
 Modelled on geopandas' `sjoin`: check, query a spatial index, join left. Every
 point keeps a row; points in no polygon get None ("unassigned"), never dropped.
@@ -8,11 +8,13 @@ the answer never depends on input order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo.layers import CRS, BoundaryLayer, beat_districts
+from geo.layers import CRS, BoundaryLayer
 
 #: Columns `place_victims` adds: geometric codes beside the recorded ones.
 PLACED_COLUMNS = ("geo_beat", "geo_district", "geo_community_area")
@@ -67,22 +69,30 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, layer: BoundaryLayer) -> Non
         raise ValueError("points are not lon/lat degrees (EPSG:4326); were they projected?")
 
 
-def place_victims(
-    victims: pd.DataFrame, beats: BoundaryLayer, community_areas: BoundaryLayer
-) -> pd.DataFrame:
-    """`unique_id` plus the current beat, district and community area of each victim's point.
+@dataclass(frozen=True)
+class Placement:
+    """What to place points in: layers matched by geometry (output column -> layer), and
+    columns derived from one of those through a key mapping (a beat's district)."""
 
-    The district is the district of the point's beat, so beats always sum to
-    their district; points outside every beat have no district either.
-    """
+    layers: dict[str, BoundaryLayer]
+    derived: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.layers, *self.derived]
+
+
+def place_victims(victims: pd.DataFrame, placement: Placement) -> pd.DataFrame:
+    """`unique_id` plus the key of each victim's point in every layer of `placement`
+    (None where the point is in no polygon), and the derived columns: a district is
+    the district of the point's beat, so beats always sum to their district and a
+    point outside every beat has no district either."""
     lon, lat = victims["longitude"].to_numpy(float), victims["latitude"].to_numpy(float)
-    beat, community_area = assign_to_layers(lon, lat, [beats, community_areas])
-    district = pd.Series(beat, dtype=object).map(beat_districts(beats))
-    return pd.DataFrame(
-        {
-            "unique_id": victims["unique_id"].to_numpy(),
-            "geo_beat": pd.Series(beat, dtype="string"),
-            "geo_district": district.astype("string"),
-            "geo_community_area": pd.Series(community_area, dtype="string"),
-        }
-    )
+    found = assign_to_layers(lon, lat, list(placement.layers.values()))
+    out: dict[str, object] = {"unique_id": victims["unique_id"].to_numpy()}
+    for column, keys in zip(placement.layers, found, strict=True):
+        out[column] = pd.Series(keys, dtype="string")
+    for column, (source, mapping) in placement.derived.items():
+        parent = pd.Series(found[list(placement.layers).index(source)], dtype=object).map(mapping)
+        out[column] = parent.astype("string")
+    return pd.DataFrame(out)

@@ -81,12 +81,19 @@ def check_layer(layer: BoundaryLayer) -> None:
         raise BoundaryError(f"{layer.name}: invalid polygons: {', '.join(invalid[:5])}")
 
 
+def parent_keys(layer: BoundaryLayer, prop: str) -> dict[str, str]:
+    """Area key -> the key of the area containing it, from each feature's `prop`
+    property; numbers lose leading zeros ('08' -> '8')."""
+    return {
+        key: str(int(parent)) if str(parent).strip().isdigit() else str(parent).strip().upper()
+        for key, props in zip(layer.keys, layer.properties, strict=True)
+        if (parent := props.get(prop)) is not None
+    }
+
+
 def beat_districts(beats: BoundaryLayer) -> dict[str, str]:
     """Beat key -> district key, from each beat's `district` property ('08' -> '8')."""
-    return {
-        key: str(int(props["district"]))
-        for key, props in zip(beats.keys, beats.properties, strict=True)
-    }
+    return parent_keys(beats, "district")
 
 
 def check_nesting(beats: BoundaryLayer, districts: BoundaryLayer) -> None:

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from pipeline.config import CITY
+
 #: What each `--kind` counts, as required values of the victims' boolean columns
 #: (`fatal` is victimization HOMICIDE). Declared once; the pandas filter (`KINDS`)
 #: and the SQL one (`KIND_SQL`, for the store's count tables) are derived from it.
@@ -43,7 +45,7 @@ KIND_SQL: dict[str, str] = {
 #: victims: one per person shot/killed; incidents: distinct case numbers.
 MEASURES = ("victims", "incidents")
 
-AREA_COLUMNS = ("district", "beat", "community_area")
+AREA_COLUMNS = CITY.areas  # the levels of the registry: district, beat, community_area
 
 UNKNOWN_AREA = "unassigned"  # rows with no area (none recorded, or outside every polygon)
 

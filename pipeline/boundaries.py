@@ -1,4 +1,4 @@
-"""Boundary layers: which property is each layer's key, and GeoJSON -> store rows.
+"""Boundary layers: GeoJSON -> store rows, by the registry in `pipeline.config`.
 
 Checks here are the ones that make a layer unusable at all (wrong CRS, missing
 or repeated keys, non-polygon geometry); topology checks belong to `geo/`.
@@ -7,7 +7,6 @@ or repeated keys, non-polygon geometry); topology checks belong to `geo/`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,39 +15,23 @@ import shapely
 import shapely.errors
 import shapely.geometry
 
+from pipeline.config import LEVELS, Level
 from pipeline.errors import InputFileError
 
 POLYGON_TYPE_IDS = (3, 6)  # shapely.get_type_id: Polygon, MultiPolygon
 WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
 
 
-@dataclass(frozen=True)
-class Layer:
-    """How to read one boundary layer's features."""
-
-    name: str  # store name: beats | districts | community_areas
-    key_property: str  # property holding the key victims rows are matched on
-    label_property: str  # property holding a label for people
-    key_width: int = 0  # zero-pad numeric keys to this width (beats: 4)
-    numeric_key: bool = False  # strip leading zeros ('08' -> '8')
+#: The layer behind each area column of the victims table ('district' -> 'districts').
+LAYER_OF_AREA = {level.area: level.layer for level in LEVELS.values()}
 
 
-#: The layer behind each area column of the victims table.
-LAYER_OF_AREA = {"district": "districts", "beat": "beats", "community_area": "community_areas"}
-
-LAYERS: dict[str, Layer] = {
-    "beats": Layer("beats", "beat_num", "beat_num", key_width=4),
-    "districts": Layer("districts", "dist_num", "dist_label", numeric_key=True),
-    "community_areas": Layer("community_areas", "community", "community"),
-}
-
-
-def boundary_rows(layer: Layer, collection: dict[str, Any], origin: str) -> pd.DataFrame:
+def boundary_rows(layer: Level, collection: dict[str, Any], origin: str) -> pd.DataFrame:
     """One row per feature: layer, key, name, geometry (WKB, EPSG:4326), properties (JSON)."""
     _check_crs(collection, origin)
     features = collection.get("features") or []
     if not features:
-        raise InputFileError(f"{layer.name} from {origin}: the layer has no features")
+        raise InputFileError(f"{layer.layer} from {origin}: the layer has no features")
     properties = [dict(f.get("properties") or {}) for f in features]
     keys = [_feature_key(layer, p, origin, i) for i, p in enumerate(properties)]
     labels = [
@@ -56,7 +39,7 @@ def boundary_rows(layer: Layer, collection: dict[str, Any], origin: str) -> pd.D
     ]
     frame = pd.DataFrame(
         {
-            "layer": layer.name,
+            "layer": layer.layer,
             "key": keys,
             "name": labels,
             "geometry": shapely.to_wkb(_polygons(layer, features, keys, origin)),
@@ -66,7 +49,7 @@ def boundary_rows(layer: Layer, collection: dict[str, Any], origin: str) -> pd.D
     repeated = sorted(frame.loc[frame["key"].duplicated(), "key"].unique())
     if repeated:
         raise InputFileError(
-            f"{layer.name} from {origin}: key {layer.key_property!r} repeats "
+            f"{layer.layer} from {origin}: key {layer.key_property!r} repeats "
             f"for {repeated[:10]}; each area must appear once"
         )
     return frame
@@ -78,18 +61,18 @@ def _check_crs(collection: dict[str, Any], origin: str) -> None:
         raise InputFileError(f"{origin}: CRS was {crs!r} but must be EPSG:4326 / CRS84")
 
 
-def _feature_key(layer: Layer, properties: dict[str, Any], origin: str, index: int) -> str:
+def _feature_key(layer: Level, properties: dict[str, Any], origin: str, index: int) -> str:
     key = _key(layer, properties.get(layer.key_property))
     if key is None:
         raise InputFileError(
-            f"{layer.name} from {origin}: feature {index} has no "
+            f"{layer.layer} from {origin}: feature {index} has no "
             f"{layer.key_property!r}; properties are {sorted(properties)}"
         )
     return key
 
 
 def _polygons(
-    layer: Layer, features: list[dict[str, Any]], keys: list[str], origin: str
+    layer: Level, features: list[dict[str, Any]], keys: list[str], origin: str
 ) -> np.ndarray:
     """Every feature's geometry, parsed and checked: polygons, in lon/lat near Chicago."""
     geometries = np.array(
@@ -103,7 +86,7 @@ def _polygons(
     for key, geometry, kind, box, near in zip(
         keys, geometries, kinds, bounds, around_chicago, strict=True
     ):
-        where = f"{layer.name} {key} from {origin}"
+        where = f"{layer.layer} {key} from {origin}"
         if kind not in POLYGON_TYPE_IDS:
             raise InputFileError(
                 f"{where}: geometry was {geometry.geom_type} but must be Polygon or MultiPolygon"
@@ -116,16 +99,16 @@ def _polygons(
     return geometries
 
 
-def _shape(layer: Layer, feature: dict[str, Any], key: str, origin: str) -> shapely.Geometry:
+def _shape(layer: Level, feature: dict[str, Any], key: str, origin: str) -> shapely.Geometry:
     # `shape` reads the coordinate lists directly: 4x faster than GeoJSON text through
     # `shapely.from_geojson`.
     try:
         return shapely.geometry.shape(feature["geometry"])
     except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
-        raise InputFileError(f"{layer.name} {key} from {origin}: unreadable geometry") from exc
+        raise InputFileError(f"{layer.layer} {key} from {origin}: unreadable geometry") from exc
 
 
-def _key(layer: Layer, value: object) -> str | None:
+def _key(layer: Level, value: object) -> str | None:
     text = str(value).strip() if value is not None else ""
     if not text:
         return None

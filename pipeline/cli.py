@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from pipeline import aggregate, queries, report, trends
 from pipeline.compstat import compare_areas, compstat
+from pipeline.config import LAYERS, LEVELS
 from pipeline.errors import PipelineError, UsageError
 from pipeline.export import safe_csv
 from pipeline.schema import normalize_name
@@ -96,12 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a known source column the source may lack (repeatable); "
         "otherwise a missing column is schema drift",
     )
-    for layer in ("beats", "districts", "community-areas"):
+    for level in LEVELS.values():
         sync.add_argument(
-            f"--{layer}",
+            f"--{level.layer.replace('_', '-')}",
             type=Path,
             metavar="PATH",
-            help=f"{layer.replace('-', ' ')} GeoJSON instead of Socrata",
+            help=f"{level.title.lower()} boundaries (GeoJSON) instead of dataset {level.dataset}",
         )
     sync.set_defaults(run=cmd_sync)
 
@@ -128,11 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where = add_area(compare)
     where.add_argument("--citywide", action="store_true")
-    where.add_argument("--all-districts", action="store_true", help="one row per district")
-    where.add_argument("--all-beats", action="store_true", help="one row per beat")
-    where.add_argument(
-        "--all-community-areas", action="store_true", help="one row per community area"
-    )
+    for level in LEVELS.values():
+        where.add_argument(
+            f"--all-{level.layer.replace('_', '-')}",
+            dest=f"all_{level.area}",
+            action="store_true",
+            help=f"one row per {level.title.lower()}",
+        )
     add_as_of_and_measure(compare)
     compare.add_argument(
         "--kind",
@@ -219,9 +222,8 @@ def positive_int(text: str) -> int:
 def add_area(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
     """--district / --beat / --community-area, exactly one (callers may add more)."""
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--district", metavar="N")
-    where.add_argument("--beat", metavar="NNNN")
-    where.add_argument("--community-area", metavar="NAME")
+    for level in LEVELS.values():
+        where.add_argument(f"--{level.flag}", dest=level.area, metavar=level.title.upper())
     return where
 
 
@@ -258,11 +260,7 @@ def iso_date(text: str) -> date:
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    layers = {
-        "beats": args.beats,
-        "districts": args.districts,
-        "community_areas": args.community_areas,
-    }
+    layers = {layer: getattr(args, layer) for layer in LAYERS}
     request = SyncRequest(
         full=args.full,
         victims=args.victims or (),
@@ -377,11 +375,8 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
 
 def _compare_target(args: argparse.Namespace) -> tuple[str | None, str | None, bool]:
     """(area column, key, every area?) from the mutually exclusive flags; citywide has no column."""
-    for by, value, every in (
-        ("district", args.district, getattr(args, "all_districts", False)),
-        ("beat", args.beat, getattr(args, "all_beats", False)),
-        ("community_area", args.community_area, getattr(args, "all_community_areas", False)),
-    ):
+    for by in LEVELS:
+        value, every = getattr(args, by, None), getattr(args, f"all_{by}", False)
         if value is not None or every:
             return by, value, bool(every)
     return None, None, False

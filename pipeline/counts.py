@@ -17,16 +17,21 @@ from __future__ import annotations
 import duckdb
 
 from pipeline.aggregate import KIND_SQL, UNKNOWN_AREA
+from pipeline.config import LEVELS
 
-#: Level -> (geometry-basis column of victim_areas, recorded column of victims).
-#: `city` is one area holding every record, for citywide figures.
-LEVEL_COLUMNS = {
-    "district": ("geo_district", "district"),
-    "beat": ("geo_beat", "beat"),
-    "community_area": ("geo_community_area", "community_area"),
-    "city": ("'city'", "'city'"),
-}
 CITY = "city"
+
+#: Level -> (geometry-basis column of victim_areas, recorded column of victims; NULL for
+#: a level records do not carry). `city` is one area holding every record.
+LEVEL_COLUMNS = {
+    **{
+        level.area: (level.place_column, level.recorded_column or "NULL")
+        for level in LEVELS.values()
+    },
+    CITY: (f"'{CITY}'", f"'{CITY}'"),
+}
+
+RECORDED_COLUMNS = [level.recorded_column for level in LEVELS.values() if level.recorded_column]
 
 DAILY_COUNT_COLUMNS: dict[str, str] = {
     "basis": "VARCHAR",  # geometry | recorded
@@ -50,14 +55,14 @@ def rebuild_daily_counts(con: duckdb.DuckDBPyConnection) -> None:
         for level, columns in LEVEL_COLUMNS.items()
         for basis, column in zip(("geometry", "recorded"), columns, strict=True)
     )
+    recorded = ", ".join(f"v.{c}" for c in RECORDED_COLUMNS) or "NULL AS no_recorded_code"
     con.execute("DELETE FROM daily_counts")
     con.execute(
         f"""
         INSERT INTO daily_counts BY NAME
         WITH base AS (
             SELECT v.unique_id, v.case_number, v.occurred_at, v.gunshot, v.fatal,
-                   v.district, v.beat, v.community_area,
-                   a.geo_district, a.geo_beat, a.geo_community_area
+                   {recorded}, a.* EXCLUDE (unique_id)
             FROM victims v LEFT JOIN victim_areas a USING (unique_id)
         ),
         kinds AS ({kinds}),

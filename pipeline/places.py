@@ -13,18 +13,19 @@ import json
 import duckdb
 import pandas as pd
 
-from geo.assign import place_victims
+from geo.assign import Placement, place_victims
 from geo.layers import (
     BoundaryError,
-    BoundaryLayer,
     check_layer,
     check_nesting,
     load_layer,
+    parent_keys,
     web_geometries,
 )
 from geo.maplayers import class_breaks
 from pipeline.aggregate import KINDS, MEASURES
 from pipeline.boundaries import LAYER_OF_AREA
+from pipeline.config import LEVELS
 from pipeline.counts import rebuild_daily_counts
 from pipeline.errors import InputFileError
 from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS, first_row
@@ -51,9 +52,21 @@ def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> Non
         raise InputFileError(f"boundaries rejected: {exc}") from exc
 
 
-def placement_layers(con: duckdb.DuckDBPyConnection) -> tuple[BoundaryLayer, BoundaryLayer]:
-    """The stored beats and community areas, as `geo.assign.place_victims` takes them."""
-    return load_layer(con, "beats"), load_layer(con, "community_areas")
+def placement(con: duckdb.DuckDBPyConnection) -> Placement:
+    """Every level of the registry, as `geo.assign.place_victims` takes them: the stored
+    layers placed by geometry, and the levels derived through a finer one."""
+    layers = {
+        level.place_column: load_layer(con, level.layer)
+        for level in LEVELS.values()
+        if level.derived_from is None
+    }
+    derived = {}
+    for level in LEVELS.values():
+        if level.derived_from is not None:
+            finer = LEVELS[level.derived_from].place_column
+            mapping = parent_keys(layers[finer], str(level.parent_property))
+            derived[level.place_column] = (finer, mapping)
+    return Placement(layers, derived)
 
 
 def keep_places_in_step(
@@ -90,13 +103,13 @@ def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | 
     classes depend on these places: recompute them after (`map_break_rows`)."""
     if placed is None:
         victims = con.execute("SELECT unique_id, latitude, longitude FROM victims").df()
-        placed = place_victims(victims, *placement_layers(con))
+        placed = place_victims(victims, placement(con))
     con.register("placed", placed[list(VICTIM_AREA_COLUMNS)])
     con.execute("DELETE FROM victim_areas WHERE unique_id IN (SELECT unique_id FROM placed)")
     con.execute("INSERT INTO victim_areas BY NAME SELECT * FROM placed")
     con.execute("DELETE FROM victim_areas WHERE unique_id NOT IN (SELECT unique_id FROM victims)")
     con.unregister("placed")
-    return int(pd.isna(placed["geo_beat"]).sum())
+    return int(pd.isna(placed[LEVELS["beat"].place_column]).sum())
 
 
 def map_break_inputs(

@@ -23,7 +23,8 @@ from pipeline.aggregate import (
     check_choice,
 )
 from pipeline.boundaries import LAYER_OF_AREA
-from pipeline.counts import CITY
+from pipeline.config import LEVELS
+from pipeline.counts import CITY, RECORDED_COLUMNS
 from pipeline.errors import StoreError, UsageError
 from pipeline.store import NO_STORE_HINT, Store, first_row
 from pipeline.trends import Span, coverage_gaps
@@ -252,7 +253,7 @@ class VictimFilter:
         check_choice("basis", self.basis, BASES)
         areas = AREA_SQL[self.basis]
         sql = (
-            "FROM (SELECT v.* EXCLUDE (district, beat, community_area), "
+            f"FROM (SELECT v.* EXCLUDE ({', '.join(RECORDED_COLUMNS)}), "
             f"{areas} FROM victims v LEFT JOIN victim_areas a USING (unique_id)) v "
             f"WHERE v.occurred_at >= ? AND v.occurred_at < ? AND {KIND_SQL[_kind(self.kind)]}"
         )
@@ -277,14 +278,14 @@ def _measure(measure: str) -> str:
     return measure
 
 
-#: The three area columns on each basis, as SQL over `victims v` and `victim_areas a`.
+#: Each level's area on each basis, as SQL over `victims v` and `victim_areas a` (NULL on
+#: the recorded basis for a level records do not carry).
 AREA_EXPRESSIONS = {
-    "geometry": {
-        "district": "a.geo_district",
-        "beat": "a.geo_beat",
-        "community_area": "a.geo_community_area",
+    "geometry": {area: f"a.{level.place_column}" for area, level in LEVELS.items()},
+    "recorded": {
+        area: f"v.{level.recorded_column}" if level.recorded_column else "NULL"
+        for area, level in LEVELS.items()
     },
-    "recorded": {"district": "v.district", "beat": "v.beat", "community_area": "v.community_area"},
 }
 AREA_SQL = {
     basis: ", ".join(f"{sql} AS {level}" for level, sql in columns.items())

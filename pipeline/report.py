@@ -10,9 +10,10 @@ from typing import Any
 import pandas as pd
 
 from pipeline import stats
+from pipeline.config import LEVELS
 from pipeline.trends import Span
 
-AREA_TITLES = {"district": "District", "beat": "Beat", "community_area": "Community area"}
+AREA_TITLES = {area: level.title for area, level in LEVELS.items()}
 
 DEFINITIONS = (
     "victims = people shot or killed (one per victimization); incidents = distinct case numbers.",

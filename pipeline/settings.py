@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
+
+from pipeline.config import CITY
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Socrata dataset ids on data.cityofchicago.org.
-VICTIMS_DATASET = "gumc-mgzr"  # Violence Reduction - Victims of Homicides and Non-Fatal Shootings
-BEATS_DATASET = "aerh-rz74"  # Boundaries - Police Beats (current), PoliceBeatDec2012
-DISTRICTS_DATASET = "fthy-xz3r"  # Boundaries - Police Districts (current)
-COMMUNITY_AREAS_DATASET = "cauq-8yn6"  # Boundaries - Community Areas (current)
-
-#: Rough box around the city (WGS84 degrees). Points outside it are typos or
-#: placeholders such as (0, 0); O'Hare (about -87.94) must stay inside.
-CHICAGO_BBOX = (-87.95, 41.63, -87.50, 42.03)  # (min lon, min lat, max lon, max lat)
-
-#: The victims dataset starts with the homicides of 1991 (non-fatal shootings from
-#: 2010): an earlier date is a typo and is quarantined, as is one after tomorrow.
-VICTIMS_EARLIEST_DATE = date(1991, 1, 1)
+#: The city's facts live in `pipeline.config`; these names are kept for the modules
+#: that read one of them.
+CHICAGO_BBOX = CITY.bbox  # (min lon, min lat, max lon, max lat), WGS84 degrees
+#: An earlier incident date is a typo and is quarantined, as is one after tomorrow.
+VICTIMS_EARLIEST_DATE = CITY.victims_earliest_date
 
 #: Source columns a victims FILE may lack without it being schema drift. Exports
 #: made by other tools (such as the reconstructed 2015-2022 file) often leave out
@@ -43,13 +36,11 @@ class Settings:
     #: Where the store lives (env DATA_DIR). Relative paths are taken from the project root.
     data_dir: Path = PROJECT_ROOT / "data"
     #: Socrata host (env SOCRATA_DOMAIN); may carry a scheme, e.g. http://127.0.0.1:8080.
-    domain: str = "data.cityofchicago.org"
+    domain: str = CITY.domain
     #: Socrata app token (env SOCRATA_APP_TOKEN); without one requests share a throttled pool.
     app_token: str | None = field(default=None, repr=False)
-    victims_dataset: str = VICTIMS_DATASET
-    beats_dataset: str = BEATS_DATASET
-    districts_dataset: str = DISTRICTS_DATASET
-    community_areas_dataset: str = COMMUNITY_AREAS_DATASET
+    #: The victims dataset's id; boundary datasets are in the level registry.
+    victims_dataset: str = CITY.victims_dataset
     #: Rows per request; Socrata allows at most 50,000.
     page_size: int = 50_000
     #: Seconds before one request is abandoned (env SOCRATA_TIMEOUT).

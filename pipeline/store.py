@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from pipeline.config import LEVELS
 from pipeline.counts import DAILY_COUNT_COLUMNS
 from pipeline.errors import StoreError
 from pipeline.schema import QUARANTINE_COLUMNS, VICTIM_COLUMNS
@@ -57,12 +58,11 @@ BOUNDARY_COLUMNS: dict[str, str] = {
     "web_geometry": "VARCHAR",  # simplified GeoJSON geometry for maps (~10 m), never for joins
 }
 
-#: Each victim's place on the current boundaries (see geo/assign.py); NULL = unassigned.
+#: Each victim's place on the current boundaries, one `geo_<area>` column per level of
+#: the registry (see pipeline/config.py, geo/assign.py); NULL = unassigned.
 VICTIM_AREA_COLUMNS: dict[str, str] = {
     "unique_id": "VARCHAR",
-    "geo_beat": "VARCHAR",
-    "geo_district": "VARCHAR",  # the district of geo_beat
-    "geo_community_area": "VARCHAR",
+    **{level.place_column: "VARCHAR" for level in LEVELS.values()},
 }
 
 #: Fixed choropleth class breaks per level/kind/measure (see geo/maplayers.py).

@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.boundaries import LAYERS
-from pipeline.places import keep_places_in_step, placement_layers, refresh_boundaries
+from geo.assign import Placement
+from pipeline.config import LAYERS
+from pipeline.places import keep_places_in_step, placement, refresh_boundaries
 from pipeline.settings import Settings
 from pipeline.sources import BoundarySource, VictimSource
 from pipeline.sources.files import FileVictims, GeoJSONFile
@@ -25,7 +26,6 @@ from pipeline.sources.socrata import SocrataBoundary, SocrataClient, SocrataVict
 from pipeline.store import Store
 from pipeline.sync_boundaries import layers_without_web_geometry, read_boundaries, store_boundary
 from pipeline.sync_victims import (
-    PlacementLayers,
     fetch_victims,
     incremental_watermark,
     store_victims,
@@ -66,7 +66,7 @@ def run_sync(
         # portal overlaps the geometry work. Only this thread uses `con`.
         layers = read_boundaries(con, boundary_sources, request.boundaries_to_refresh(), make_bar)
         # Each page is also placed on the boundaries as soon as they are stored.
-        placing: Future[PlacementLayers] = Future()
+        placing: Future[Placement] = Future()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
             download = pool.submit(
                 fetch_victims, victims_source, since, placing, make_bar, settings.read_attempts
@@ -77,7 +77,7 @@ def run_sync(
                 stale = layers_without_web_geometry(con)
                 if refreshed or stale:
                     refresh_boundaries(con, sorted(set(refreshed) | set(stale)))
-                placing.set_result(placement_layers(con))
+                placing.set_result(placement(con))
             except BaseException as exc:
                 placing.set_exception(exc)  # the download stops instead of waiting
                 download.cancel()
@@ -128,15 +128,10 @@ def _sources(
         if request.victims
         else SocrataVictims(socrata(), settings.victims_dataset, settings.optional_portal_columns)
     )
-    datasets = {
-        "beats": settings.beats_dataset,
-        "districts": settings.districts_dataset,
-        "community_areas": settings.community_areas_dataset,
-    }
     boundaries: dict[str, BoundarySource] = {
         layer: GeoJSONFile(request.boundaries[layer])
         if layer in request.boundaries
-        else SocrataBoundary(socrata(), datasets[layer])
-        for layer in LAYERS
+        else SocrataBoundary(socrata(), level.dataset)
+        for layer, level in LAYERS.items()
     }
     return victims, boundaries

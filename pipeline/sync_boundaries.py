@@ -9,7 +9,8 @@ from typing import Any
 
 import duckdb
 
-from pipeline.boundaries import LAYERS, boundary_rows
+from pipeline.boundaries import boundary_rows
+from pipeline.config import LAYERS
 from pipeline.sources import BoundarySource
 from pipeline.store import count_of
 from pipeline.synclog import MakeBar, SyncReport, log_sync, no_bar, utc_now

@@ -10,16 +10,13 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
-from geo.assign import place_victims
-from geo.layers import BoundaryLayer
+from geo.assign import Placement, place_victims
 from pipeline.errors import IncompleteReadError, ShrinkError
 from pipeline.schema import VICTIM_COLUMNS, DateWindow, ParsedPage, combine_pages, parse_page
 from pipeline.settings import Settings
 from pipeline.sources import VictimSource
 from pipeline.store import VICTIM_AREA_COLUMNS, count_of, first_row
 from pipeline.synclog import MakeBar, SyncReport, log_sync, utc_now
-
-PlacementLayers = tuple[BoundaryLayer, BoundaryLayer]  # beats, community areas
 
 
 def incremental_watermark(
@@ -66,7 +63,7 @@ class Fetched:
 def fetch_victims(
     source: VictimSource,
     since: str | None,
-    placing: Future[PlacementLayers],
+    placing: Future[Placement],
     make_bar: MakeBar,
     attempts: int = 1,
 ) -> Fetched:
@@ -87,7 +84,7 @@ def fetch_victims(
 
 
 def _read_once(
-    source: VictimSource, since: str | None, placing: Future[PlacementLayers], make_bar: MakeBar
+    source: VictimSource, since: str | None, placing: Future[Placement], make_bar: MakeBar
 ) -> Fetched:
     expected = source.count(since)
     bar = make_bar("victims", expected)
@@ -97,7 +94,7 @@ def _read_once(
         for page in source.pages(since, expected):
             parsed = parse_page(page, dates)
             fetched.pages.append(parsed)
-            fetched.places.append(place_victims(parsed.points_in_city(), *placing.result()))
+            fetched.places.append(place_victims(parsed.points_in_city(), placing.result()))
             fetched.rows += len(page)
             stamp = parsed.latest_update
             if stamp and (fetched.watermark is None or stamp > fetched.watermark):

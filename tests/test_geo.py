@@ -11,9 +11,17 @@ import pytest
 import shapely
 from hypothesis import given, settings
 
-from geo.assign import assign_points, place_victims
-from geo.layers import BoundaryError, BoundaryLayer, check_layer, check_nesting, web_geometries
-from pipeline.boundaries import LAYERS, boundary_rows
+from geo.assign import Placement, assign_points, place_victims
+from geo.layers import (
+    BoundaryError,
+    BoundaryLayer,
+    beat_districts,
+    check_layer,
+    check_nesting,
+    web_geometries,
+)
+from pipeline.boundaries import boundary_rows
+from pipeline.config import LAYERS
 from pipeline.errors import InputFileError
 from tests.conftest import BOUNDARY_FILES, needs_snapshot, square, tiny_layers
 
@@ -57,6 +65,15 @@ def test_projected_points_are_refused() -> None:
         assign_points(np.array([1_160_000.0]), np.array([1_900_000.0]), layer("beats"))
 
 
+def tiny_placement() -> Placement:
+    """Beats and community areas by geometry, districts through the beats' `district`."""
+    beats = layer("beats")
+    return Placement(
+        {"geo_beat": beats, "geo_community_area": layer("community_areas")},
+        {"geo_district": ("geo_beat", beat_districts(beats))},
+    )
+
+
 def test_place_victims_uses_the_beats_district() -> None:
     victims = pd.DataFrame(
         {
@@ -65,7 +82,7 @@ def test_place_victims_uses_the_beats_district() -> None:
             "latitude": [41.87, 41.82, 41.82],
         }
     )
-    placed = place_victims(victims, layer("beats"), layer("community_areas"))
+    placed = place_victims(victims, tiny_placement())
     shown = placed.fillna("-")
     assert shown["geo_beat"].tolist() == ["0211", "0112", "-"]
     assert shown["geo_district"].tolist() == ["2", "1", "-"]
@@ -151,7 +168,7 @@ def test_beats_sum_to_districts_and_nothing_is_lost(points) -> None:
             "latitude": [p[1] for p in points],
         }
     )
-    placed = place_victims(victims, layer("beats"), layer("community_areas"))
+    placed = place_victims(victims, tiny_placement())
     assert len(placed) == len(victims)
     by_district = placed["geo_district"].fillna("unassigned").value_counts()
     assert by_district.sum() == len(victims)
