@@ -28,17 +28,26 @@ def sync_real_store(data: Path) -> None:
             "--victims",
             str(SHARED / "victims_api_sample_2024_2026"),
             str(SHARED / "victims_reconstructed_2015_2022"),
-            "--beats",
-            str(SHARED / "police_beats_current.geojson"),
-            "--districts",
-            str(SHARED / "police_districts_current.geojson"),
-            "--community-areas",
-            str(SHARED / "community_areas.geojson"),
+            *(
+                arg
+                for layer, name in BOUNDARY_FILE_NAMES.items()
+                for arg in (f"--{layer.replace('_', '-')}", str(SHARED / name))
+            ),
         ],
         check=True,
         capture_output=True,
         cwd=PROJECT_ROOT,
     )
+
+
+#: The boundary snapshot of each layer of the registry, as the README's command names them.
+BOUNDARY_FILE_NAMES = {
+    "beats": "police_beats_current.geojson",
+    "districts": "police_districts_current.geojson",
+    "community_areas": "community_areas.geojson",
+    "zip_codes": "zip_codes_gdcf-axmw.geojson",
+    "neighborhoods": "neighborhoods_bbvz-uum9.geojson",
+}
 
 
 def median_seconds(work: Callable[[], Any], repeat: int) -> tuple[float, Any]:

@@ -50,6 +50,8 @@ LAYERS = {
     "aerh-rz74": "police_beats_current.geojson",
     "fthy-xz3r": "police_districts_current.geojson",
     "cauq-8yn6": "community_areas.geojson",
+    "gdcf-axmw": "zip_codes_gdcf-axmw.geojson",
+    "bbvz-uum9": "neighborhoods_bbvz-uum9.geojson",
 }
 
 

@@ -37,12 +37,15 @@ def boundary_rows(layer: Level, collection: dict[str, Any], origin: str) -> pd.D
     labels = [
         str(p.get(layer.label_property) or k).strip() for p, k in zip(properties, keys, strict=True)
     ]
+    geometries = _polygons(layer, features, keys, origin)
+    if layer.merge_pieces:
+        keys, labels, geometries, properties = _merged(keys, labels, geometries, properties)
     frame = pd.DataFrame(
         {
             "layer": layer.layer,
             "key": keys,
             "name": labels,
-            "geometry": shapely.to_wkb(_polygons(layer, features, keys, origin)),
+            "geometry": shapely.to_wkb(geometries),
             "properties": [json.dumps(p, default=str) for p in properties],
         }
     )
@@ -53,6 +56,25 @@ def boundary_rows(layer: Level, collection: dict[str, Any], origin: str) -> pd.D
             f"for {repeated[:10]}; each area must appear once"
         )
     return frame
+
+
+def _merged(
+    keys: list[str], labels: list[str], geometries: np.ndarray, properties: list[dict[str, Any]]
+) -> tuple[list[str], list[str], np.ndarray, list[dict[str, Any]]]:
+    """One area per key: pieces sharing a key become one (multi)polygon, with the first
+    piece's label and properties."""
+    order = list(dict.fromkeys(keys))
+    first = {key: keys.index(key) for key in order}
+    merged = [
+        shapely.union_all([g for k, g in zip(keys, geometries, strict=True) if k == key])
+        for key in order
+    ]
+    return (
+        order,
+        [labels[first[k]] for k in order],
+        np.array(merged, dtype=object),
+        [properties[first[k]] for k in order],
+    )
 
 
 def _check_crs(collection: dict[str, Any], origin: str) -> None:

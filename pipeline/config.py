@@ -36,6 +36,11 @@ class Level:
     #: district is the district of its beat, so beats always sum to their district).
     derived_from: str | None = None
     parent_property: str | None = None
+    #: Several features may share a key (a ZIP code in two pieces): join them into one
+    #: area instead of refusing the layer.
+    merge_pieces: bool = False
+    #: What residents call it, for pickers: 'Police district'.
+    people_title: str = ""
 
     @property
     def place_column(self) -> str:
@@ -105,6 +110,7 @@ CHICAGO = City(
             recorded_column="district",
             derived_from="beat",
             parent_property="district",
+            people_title="Police district",
         ),
         Level(
             area="beat",
@@ -115,6 +121,7 @@ CHICAGO = City(
             label_property="beat_num",
             key_width=4,
             recorded_column="beat",
+            people_title="Police beat",
         ),
         Level(
             area="community_area",
@@ -124,6 +131,27 @@ CHICAGO = City(
             key_property="community",
             label_property="community",
             recorded_column="community_area",
+            people_title="Community area",
+        ),
+        # Records carry no code for the two below: they are placed by geometry only.
+        Level(
+            area="zip_code",
+            layer="zip_codes",
+            title="ZIP code",
+            dataset="gdcf-axmw",  # Boundaries - ZIP Codes: 61 polygons for 59 ZIPs
+            key_property="zip",
+            label_property="zip",
+            merge_pieces=True,  # 60643 and 60707 come in two pieces each
+            people_title="ZIP code",
+        ),
+        Level(
+            area="neighborhood",
+            layer="neighborhoods",
+            title="Neighborhood",
+            dataset="bbvz-uum9",  # Boundaries - Neighborhoods (98 informal neighbourhoods)
+            key_property="pri_neigh",
+            label_property="pri_neigh",
+            people_title="Neighborhood",
         ),
     ),
 )

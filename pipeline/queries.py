@@ -94,6 +94,7 @@ class Reader:
         check_choice("measure", measure, MEASURES)
         check_choice("basis", basis, BASES)
         check_choice("level", level, (*AREA_COLUMNS, CITY))
+        check_recorded(level, basis)
         where, params = "basis = ? AND level = ?", [basis, level]
         if kind is not None:
             check_choice("kind", kind, list(KINDS))
@@ -266,6 +267,16 @@ class VictimFilter:
             sql += f" AND v.{self.level} = ?"
             params.append(self.key)
         return sql, params
+
+
+def check_recorded(level: str | None, basis: str) -> None:
+    """UsageError for the recorded basis on a level that records carry no code for."""
+    found = LEVELS.get(level or "")
+    if basis == "recorded" and found is not None and found.recorded_column is None:
+        raise UsageError(
+            f"records carry no {found.title} code: {found.title}s are placed by the "
+            "location only; use --basis geometry"
+        )
 
 
 def _kind(kind: str) -> str:

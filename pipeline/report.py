@@ -16,7 +16,8 @@ from pipeline.trends import Span
 AREA_TITLES = {area: level.title for area, level in LEVELS.items()}
 
 DEFINITIONS = (
-    "victims = people shot or killed (one per victimization); incidents = distinct case numbers.",
+    "victims = people shot or killed (one per victimization); incidents = distinct case numbers, "
+    "each counted once, on its first victim's date and place.",
     "shootings = gunshot victims, fatal or not; homicides = all homicide victims, any weapon.",
     "Year to date = 1 January to the as-of date, both inclusive, Chicago local dates; last year "
     "covers the same span (29 February compares with 28 February).",

@@ -1,4 +1,4 @@
-"""CompStat-style comparisons: year to date, last 28 days, counts per period. Pure functions.
+"""CompStat-style comparisons: year to date, last 28 days, other periods. Pure functions.
 
 Every function takes a victims DataFrame (columns of `pipeline.schema`, with
 `district`, `beat` and `community_area` already on the chosen basis) and
@@ -23,8 +23,6 @@ from pipeline.aggregate import (
     check_choice,
     select_kind,
 )
-
-PERIODS = {"day": "D", "week": "W-SUN", "month": "M", "year": "Y"}  # ISO weeks end on Sunday
 
 INCOMPLETE = "incomplete data"
 
@@ -167,48 +165,6 @@ def period_spans(
     return current, Span(shift_years(start, -1), shift_years(end, -1))
 
 
-def recent_against_history(
-    victims: pd.DataFrame, as_of: date, measure: str = "victims", years: int = 3
-) -> pd.DataFrame:
-    """Last 28 days against the 28 before, and against the same 28 days of `years` past years.
-
-    Against history, `previous` is the yearly average (may be fractional) and the
-    test compares the current count with the `years`-year total over `years` times the span.
-    """
-    current, before = last_28_days(as_of)
-    history = [
-        Span(shift_years(current.start, -k), shift_years(current.end, -k))
-        for k in range(1, years + 1)
-    ]
-    rows = []
-    for kind in KINDS:
-        chosen = select_kind(victims, kind)
-        now = count_in(chosen, current, measure)
-        rows.append(
-            {
-                "kind": kind.replace("-", "_"),
-                "baseline": "previous 28 days",
-                **compare_counts(now, count_in(chosen, before, measure)),
-            }
-        )
-        total = sum(count_in(chosen, span, measure) for span in history)
-        average = total / years
-        p_value = stats.poisson_change_p(now, total, 1, years)
-        rows.append(
-            {
-                "kind": kind.replace("-", "_"),
-                "baseline": f"same 28 days, average of {years} previous years",
-                "current": now,
-                "previous": average,
-                "change": now - average,
-                "pct_change": stats.pct_change(now, average),
-                "p_value": p_value,
-                "verdict": stats.verdict(now, average, p_value),
-            }
-        )
-    return pd.DataFrame(rows, columns=["kind", "baseline", *COMPARE_COLUMNS])
-
-
 def coverage_gaps(months_with_records: set[str], spans: list[Span]) -> list[str]:
     """One warning per span that contains a month ('YYYY-MM') with no record at all.
 
@@ -231,38 +187,3 @@ def coverage_gaps(months_with_records: set[str], spans: list[Span]) -> list[str]
 def mark_incomplete(table: pd.DataFrame) -> pd.DataFrame:
     """The same comparison with no verdict: the store does not cover the periods compared."""
     return table.assign(p_value=float("nan"), verdict=INCOMPLETE)
-
-
-def counts_by_period(
-    victims: pd.DataFrame,
-    by: str | None,
-    period: str,
-    measure: str = "victims",
-    kind: str = "shootings",
-) -> pd.DataFrame:
-    """Counts per area (or citywide when `by` is None) and period start date.
-
-    Periods: day, ISO week (Monday start), month, year. Periods with no events
-    between the first and last one are listed with 0, so a chart's gaps are real.
-    """
-    check_choice("period", period, list(PERIODS))
-    check_choice("measure", measure, MEASURES)
-    chosen = select_kind(victims, kind)
-    starts = chosen["occurred_at"].dt.to_period(PERIODS[period]).dt.start_time
-    keys = [starts.rename("period_start")]
-    if by is not None:
-        check_choice("by", by, AREA_COLUMNS)
-        keys.insert(0, chosen[by].astype("string").fillna(UNKNOWN_AREA))
-    grouped = chosen.groupby(keys)
-    counts = grouped.size() if measure == "victims" else grouped["case_number"].nunique()
-    counts = counts.rename("count")
-    if counts.empty:
-        return counts.reset_index()
-    full_range = pd.period_range(starts.min(), starts.max(), freq=PERIODS[period]).start_time
-    if by is None:
-        counts = counts.reindex(full_range.rename("period_start"), fill_value=0)
-    else:
-        areas = counts.index.get_level_values(0).unique()
-        index = pd.MultiIndex.from_product([areas, full_range], names=[by, "period_start"])
-        counts = counts.reindex(index, fill_value=0)
-    return counts.astype("int64").reset_index()

@@ -19,6 +19,8 @@ BOUNDARY_FILES = {
     "beats": SHARED / "police_beats_current.geojson",
     "districts": SHARED / "police_districts_current.geojson",
     "community_areas": SHARED / "community_areas.geojson",
+    "zip_codes": SHARED / "zip_codes_gdcf-axmw.geojson",
+    "neighborhoods": SHARED / "neighborhoods_bbvz-uum9.geojson",
 }
 
 needs_snapshot = pytest.mark.skipif(
@@ -94,7 +96,8 @@ def square(x0: float, y0: float, size: float = 0.05) -> dict[str, Any]:
 
 
 def tiny_layers() -> dict[str, dict[str, Any]]:
-    """Hand-drawn boundary layers: four square beats in two districts, one community area."""
+    """Hand-drawn boundary layers: four square beats in two districts, one community area,
+    a ZIP code in two pieces and two neighbourhoods."""
     beats = [
         ("0111", "1", -87.75, 41.80),
         ("0112", "1", -87.70, 41.80),
@@ -112,6 +115,14 @@ def tiny_layers() -> dict[str, dict[str, Any]]:
         ),
         "community_areas": _collection(
             [{"community": "Austin", "area_numbe": "25"}], [square(-87.75, 41.80, 0.1)]
+        ),
+        "zip_codes": _collection(
+            [{"zip": "60644"}, {"zip": "60644"}],
+            [square(-87.75, 41.80, 0.1), square(-87.75, 41.90, 0.05)],
+        ),
+        "neighborhoods": _collection(
+            [{"pri_neigh": "West Test", "sec_neigh": "TESTLAND"}, {"pri_neigh": "East Test"}],
+            [square(-87.75, 41.80, 0.05), square(-87.70, 41.80, 0.05)],
         ),
     }
 
@@ -168,12 +179,17 @@ ROWS = [
 ]
 
 
+def layer_flags(layers: dict[str, Path]) -> list[str]:
+    """`--beats PATH --districts PATH ...` for `sync`."""
+    return [
+        arg for layer, path in layers.items() for arg in (f"--{layer.replace('_', '-')}", str(path))
+    ]
+
+
 def sync_files(data: Path, victims: list[Path], layers: dict[str, Path]) -> Path:
     """`python -m pipeline sync` from files into `data`, as a user runs it."""
     argv = ["sync", "--data-dir", str(data), "--victims", *map(str, victims)]
-    for layer, path in layers.items():
-        argv += [f"--{layer.replace('_', '-')}", str(path)]
-    assert main(argv) == 0
+    assert main([*argv, *layer_flags(layers)]) == 0
     return data
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from tests.conftest import api_row, build_store, first_victims, write_layers
+from tests.conftest import api_row, build_store, first_victims, layer_flags, write_layers
 
 
 @pytest.fixture
@@ -39,12 +39,7 @@ def test_sync_prints_a_summary_per_dataset(tmp_path, capsys) -> None:
         str(tmp_path / "d"),
         "--victims",
         str(victims),
-        "--beats",
-        str(layers["beats"]),
-        "--districts",
-        str(layers["districts"]),
-        "--community-areas",
-        str(layers["community_areas"]),
+        *layer_flags(layers),
     )
     assert code == 0
     assert "victims: full sync from v.json: 4 fetched, 4 added, 0 updated" in out

@@ -159,3 +159,26 @@ def test_gap_in_the_data_withholds_the_verdict(tmp_path, capsys) -> None:
     out, err = capsys.readouterr()
     assert {r["verdict"] for r in json.loads(out)} == {"incomplete data"}
     assert "no records at all in 2024-01" in err
+
+
+def test_zip_codes_and_neighborhoods_compare_on_geometry_only(store, capsys) -> None:
+    """Levels added to the registry: flags, keys matched forgivingly, geometry basis only."""
+    rows = run_json(
+        capsys,
+        "compare",
+        "--data-dir",
+        str(store),
+        "--neighborhood",
+        "west test",
+        "--format",
+        "json",
+    )
+    assert rows[0]["area"] == "WEST TEST" and rows[0]["current"] == 3  # rows 0, 1, 2 in 0111
+    zips = run_json(
+        capsys, "compare", "--data-dir", str(store), "--zip-code", "60644", "--format", "json"
+    )
+    city = run_json(capsys, "compare", "--data-dir", str(store), "--citywide", "--format", "json")
+    assert zips[0]["current"] == city[0]["current"] - 1  # all but row 5, outside every square
+    code = main(["compare", "--data-dir", str(store), "--zip-code", "60644", "--basis", "recorded"])
+    err = capsys.readouterr().err
+    assert code == 2 and "records carry no ZIP code" in err and err.count("\n") == 1

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.hotspots import NOT_SIGNIFICANT, benjamini_hochberg, gi_star, touching_neighbours
+from geo import hotspots
+from geo.hotspots import NOT_SIGNIFICANT, gi_star, touching_neighbours
 
 
 def lattice(rows: int, cols: int) -> dict[str, list[str]]:
@@ -51,11 +52,13 @@ def test_worked_example_matches_the_ord_getis_formula() -> None:
     assert result.loc[1, "z"] == pytest.approx(round(z_edge, 3), abs=1e-3)
 
 
-def test_benjamini_hochberg_by_hand() -> None:
-    adjusted = benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.2]))
+def test_false_discovery_correction_and_classes_by_hand() -> None:
+    p = np.array([0.01, 0.04, 0.03, 0.2])
+    result = hotspots._result(list("abcd"), np.ones(4), np.array([2.5, 2.0, -2.1, 1.0]), p)
     # sorted 0.01 0.03 0.04 0.2 -> x4/1 x4/2 x4/3 x4/4 = .04 .06 .0533 .2 -> step-up minimum
-    assert adjusted == pytest.approx([0.04, 0.05333, 0.05333, 0.2], abs=1e-4)
-    assert benjamini_hochberg(np.array([])).size == 0
+    assert result["p_fdr"].tolist() == pytest.approx([0.04, 0.0533, 0.0533, 0.2], abs=1e-4)
+    assert result["class"].tolist() == ["hot 95 %", "hot 90 %", "cold 90 %", NOT_SIGNIFICANT]
+    assert hotspots._result([], np.array([]), np.array([]), np.array([])).empty
 
 
 def planted(seed: int, rows: int = 12, cols: int = 12) -> tuple[dict, pd.Series]:

@@ -13,6 +13,7 @@ import pytest
 
 from geo.maplayers import class_breaks
 from pipeline.aggregate import KINDS, MEASURES
+from pipeline.config import LEVELS
 from pipeline.places import map_break_rows
 from pipeline.store import Store
 from tests.conftest import needs_snapshot, sync_real_snapshot
@@ -110,7 +111,7 @@ def test_stored_classes_match_a_sql_recount_on_the_real_snapshot(tmp_path: Path)
                     [years],
                 ).fetchall()
                 expected[kind, measure] = quantile_breaks([n for (n,) in grid])
-    assert len(stored) == 3 * len(KINDS) * len(MEASURES)
+    assert len(stored) == len(LEVELS) * len(KINDS) * len(MEASURES)
     assert {tuple(y) for _, y in stored.values()} == {tuple(years)} and len(years) >= 8
     for (kind, measure), breaks in expected.items():
         assert stored["district", kind, measure][0] == breaks, (kind, measure)

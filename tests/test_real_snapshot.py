@@ -59,7 +59,43 @@ def test_every_real_row_is_stored(store_dir) -> None:
     assert len(victims(store_dir)) == len(sample_rows()) + reconstructed == 3_184 + 28_991
     with Store(store_dir / "store.duckdb").read() as con:
         layers = dict(con.execute("SELECT layer, count(*) FROM boundaries GROUP BY 1").fetchall())
-    assert layers == {"beats": 274, "districts": 22, "community_areas": 77}
+    assert layers == {
+        "beats": 274,
+        "districts": 22,
+        "community_areas": 77,
+        "zip_codes": 59,  # 61 polygons: 60643 and 60707 come in two pieces
+        "neighborhoods": 98,
+    }
+
+
+@pytest.mark.parametrize(
+    ("by", "layer", "prop", "key"),
+    [
+        ("zip_code", "zip_codes", "zip", "60643"),  # one of the two-piece ZIPs
+        ("zip_code", "zip_codes", "zip", "60625"),
+        ("neighborhood", "neighborhoods", "pri_neigh", "Albany Park"),
+    ],
+    ids=["zip-in-two-pieces", "zip-60625", "albany-park"],
+)
+def test_new_layers_count_what_their_polygons_hold(store_dir, capsys, by, layer, prop, key) -> None:
+    """ZIP codes and neighbourhoods came in as registry entries: their counts (geometry
+    basis, all years) match a point-in-polygon recount from the GeoJSON alone."""
+    pieces = [
+        shapely.geometry.shape(f["geometry"])
+        for f in json.loads(BOUNDARY_FILES[layer].read_text())["features"]
+        if f["properties"][prop] == key
+    ]
+    rows = [
+        r
+        for r in reconstructed_rows() + [dict(r, unique_id=r["cpd_id"]) for r in sample_rows()]
+        if r["gunshot_injury_i"] == "YES"
+    ]
+    expected = sum(in_polygon(rows, shapely.union_all(pieces)))
+    argv = ["counts", "--data-dir", str(store_dir), "--by", by, "--format", "json"]
+    assert main(argv) == 0
+    got = {r[by]: r["count"] for r in json.loads(capsys.readouterr().out)}
+    assert got[key.upper()] == expected > 20
+    assert sum(got.values()) == len(rows)  # every shooting once: in an area or unassigned
 
 
 RECOUNT_RULES = {  # kind -> (gunshot flags counted, victimization types counted); None = any

@@ -18,7 +18,7 @@ from pipeline.cli import main
 from pipeline.errors import StoreError
 from pipeline.settings import Settings
 from pipeline.store import Store
-from tests.conftest import IN_0111, ROWS, build_store, row
+from tests.conftest import IN_0111, ROWS, build_store, layer_flags, row, tiny_layers
 
 STORE = "store.duckdb"
 
@@ -39,12 +39,7 @@ def sync_argv(folder: Path) -> list[str]:
         str(folder / "data"),
         "--victims",
         str(folder / "v.csv.gz"),
-        "--beats",
-        str(layers / "beats.geojson"),
-        "--districts",
-        str(layers / "districts.geojson"),
-        "--community-areas",
-        str(layers / "community_areas.geojson"),
+        *layer_flags({name: layers / f"{name}.geojson" for name in tiny_layers()}),
     ]
 
 

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from pipeline.config import LAYERS
 from pipeline.errors import SchemaDriftError, SourceError, StoreError
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.store import Store
@@ -22,7 +23,7 @@ from pipeline.sync import SyncRequest, run_sync
 from tests.conftest import VICTIMS, api_row, tiny_layers
 from tests.soda_server import Fault, SodaServer
 
-LAYER_IDS = {"beats": "aerh-rz74", "districts": "fthy-xz3r", "community_areas": "cauq-8yn6"}
+LAYER_IDS = {layer: level.dataset for layer, level in LAYERS.items()}
 
 
 @pytest.fixture
@@ -60,7 +61,10 @@ def test_first_sync_reads_everything(cfg, server) -> None:
         "AUSTIN",
         "1",
         "2",
-    ]  # beats, community areas, districts
+        "EAST TEST",
+        "WEST TEST",
+        "60644",  # two pieces, one area
+    ]  # beats, community areas, districts, neighborhoods, zip codes
     assert set(table(cfg, "sync_log")["dataset"]) == {"victims", *LAYER_IDS}
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
+from pipeline.config import LAYERS
 from pipeline.errors import IncompleteReadError, SchemaDriftError, ShrinkError
 from pipeline.queries import latest_date
 from pipeline.schema import RULE_FUTURE_DATE, RULE_OUTSIDE, RULE_TOO_EARLY
@@ -28,7 +29,7 @@ from pipeline.sync import SyncRequest, run_sync
 from tests.conftest import VICTIMS, api_row, tiny_layers, write_layers
 from tests.soda_server import Fault, SodaServer
 
-LAYER_IDS = {"beats": "aerh-rz74", "districts": "fthy-xz3r", "community_areas": "cauq-8yn6"}
+LAYER_IDS = {layer: level.dataset for layer, level in LAYERS.items()}
 N_ROWS = 60  # enough for the drift rules (50 rows, 20 values) to apply
 
 

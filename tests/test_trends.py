@@ -1,13 +1,11 @@
-"""Year to date, last 28 days and per-period counts on small hand-made tables."""
+"""Year to date, last 28 days and the comparisons on small hand-made tables."""
 
 from __future__ import annotations
 
 from datetime import date
 
-import hypothesis.strategies as st
 import pandas as pd
 import pytest
-from hypothesis import given, settings
 
 from pipeline import stats, trends
 from pipeline.trends import Span
@@ -111,57 +109,7 @@ def test_empty_periods_give_zero_and_no_verdict() -> None:
     assert table["pct_change"].isna().all()
 
 
-def test_recent_against_history() -> None:
-    rows = [
-        (f"{year}-03-0{day} 10:00", f"{year}{day}", True, False, "17")
-        for year in (2022, 2023, 2024)
-        for day in (1, 2)
-    ]
-    rows += [("2025-03-01 10:00", "X", True, False, "17")] * 1
-    table = trends.recent_against_history(victims(rows), date(2025, 3, 10))
-    history = table[(table["kind"] == "shootings") & table["baseline"].str.startswith("same")]
-    assert history[["current", "previous"]].iloc[0].tolist() == [1, 2.0]
-
-
 def test_inputs_are_not_modified() -> None:
     before = SMALL.copy()
     trends.compare_kinds(SMALL, *trends.year_to_date(date(2025, 3, 10)))
-    trends.counts_by_period(SMALL, "district", "week")
     pd.testing.assert_frame_equal(SMALL, before)
-
-
-@pytest.mark.parametrize("period", list(trends.PERIODS))
-def test_counts_by_period_of_the_small_table(period: str) -> None:
-    table = trends.counts_by_period(SMALL, None, period)
-    assert table["count"].sum() == int(SMALL["gunshot"].sum())
-    assert table["period_start"].is_monotonic_increasing
-
-
-def test_iso_weeks_start_on_monday() -> None:
-    table = trends.counts_by_period(SMALL, None, "week")
-    assert {d.weekday() for d in table["period_start"]} == {0}
-
-
-stamps = st.datetimes(
-    min_value=pd.Timestamp("2023-12-25").to_pydatetime(),
-    max_value=pd.Timestamp("2025-01-05").to_pydatetime(),
-)
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    st.lists(
-        st.tuples(stamps, st.sampled_from(["1", "2", None]), st.booleans()), min_size=1, max_size=40
-    ),
-    st.sampled_from(list(trends.PERIODS)),
-)
-def test_nothing_lost_across_any_period_split(rows, period) -> None:
-    frame = victims(
-        [(t.isoformat(), f"c{i}", True, fatal, d or "1") for i, (t, d, fatal) in enumerate(rows)]
-    )
-    frame.loc[[d is None for _, d, _ in rows], "district"] = None
-    by_area = trends.counts_by_period(frame, "district", period)
-    citywide = trends.counts_by_period(frame, None, period)
-    assert by_area["count"].sum() == citywide["count"].sum() == len(rows)
-    summed = by_area.groupby("period_start")["count"].sum()
-    assert summed.to_dict() == citywide.set_index("period_start")["count"].to_dict()

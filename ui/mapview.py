@@ -26,8 +26,10 @@ TOOLTIP = {
         "border": "1px solid black",
     },
 }
-SELECTED_ZOOM = {"district": 10.6, "beat": 12.0, "community_area": 11.4}
+SELECTED_ZOOM = {"district": 10.6, "beat": 12.0, "community_area": 11.4, "zip_code": 11.4}
 LABEL_SIZE = {"district": 15, "beat": 9, "community_area": 9}
+DEFAULT_ZOOM, DEFAULT_LABEL_SIZE = 11.8, 9  # levels added to the registry later
+CODED_LEVELS = ("district", "beat", "zip_code")  # labelled by key; the others by name
 OUTLINE = [30, 30, 30]
 SELECTED_OUTLINE = [0, 0, 0]
 
@@ -85,7 +87,7 @@ def layer_data(
     data: dict[str, Any] = {
         LAYER_ID: {"type": "FeatureCollection", "features": area_features},
         "labels": [
-            {"text": s["key"] if level != "community_area" else s["label"].title(), "at": s["at"]}
+            {"text": s["key"] if level in CODED_LEVELS else s["label"].title(), "at": s["at"]}
             for s in shapes
             if _labelled(level, s["key"], selected)
         ],
@@ -114,7 +116,7 @@ def deck(data: dict[str, Any], level: str, view_state: pdk.ViewState) -> pdk.Dec
             type="TextLayer",
             get_position="at",
             get_text="text",
-            get_size=LABEL_SIZE[level],
+            get_size=LABEL_SIZE.get(level, DEFAULT_LABEL_SIZE),
             get_color=[20, 20, 20],
             get_text_anchor="'middle'",
             get_alignment_baseline="'center'",
@@ -180,7 +182,9 @@ def view_for(shapes: list[dict[str, Any]], level: str, selected: str) -> pdk.Vie
     at = next((s["at"] for s in shapes if s["key"] == selected), None)
     if at is None:
         return CHICAGO_VIEW
-    return pdk.ViewState(longitude=at[0], latitude=at[1], zoom=SELECTED_ZOOM[level], pitch=0)
+    return pdk.ViewState(
+        longitude=at[0], latitude=at[1], zoom=SELECTED_ZOOM.get(level, DEFAULT_ZOOM), pitch=0
+    )
 
 
 def picked_area(selection: Any) -> str | None:

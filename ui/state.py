@@ -11,10 +11,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 
 from pipeline.aggregate import KINDS, MEASURES
+from pipeline.config import LEVELS as REGISTRY
 from pipeline.queries import BASES
 from pipeline.trends import PERIOD_CHOICES
 
-LEVELS = {"district": "Police district", "beat": "Police beat", "community_area": "Community area"}
+LEVELS = {area: level.people_title or level.title for area, level in REGISTRY.items()}
 METRICS = {"change": "change against last year", "count": "count (per year at this pace)"}
 WHOLE_CITY = ""
 MAX_PARAM_LENGTH = 64  # longer values are never valid: ignore without parsing

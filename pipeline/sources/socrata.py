@@ -128,7 +128,7 @@ class SocrataClient:
                 self._sleep(wait)
         hint = (
             " (is this machine online? To sync from exported files instead, pass "
-            "--victims/--beats/--districts/--community-areas PATH)"
+            "--victims and each boundary layer's PATH; see `sync --help`)"
             if last.startswith("connection error")
             else ""
         )
