@@ -16,9 +16,6 @@ import shapely
 
 from geo.layers import CRS, BoundaryLayer
 
-#: Columns `place_victims` adds: geometric codes beside the recorded ones.
-PLACED_COLUMNS = ("geo_beat", "geo_district", "geo_community_area")
-
 
 def assign_points(lon: np.ndarray, lat: np.ndarray, layer: BoundaryLayer) -> np.ndarray:
     """Key of the polygon covering each (lon, lat) point (EPSG:4326), or None.

@@ -8,24 +8,25 @@ conditional permutations: the observed statistic standardised by the permuted
 ones (esda's `z_sim`), two-sided normal tail. A raw pseudo p-value cannot go below
 1 / (permutations + 1), which after a false-discovery correction over
 thousands of hexagons could never be significant; the permutation z keeps the
-conditional-permutation reference without that floor. Benjamini-Hochberg then
-controls the false discovery rate over all areas, and classes follow the
-FDR-adjusted p: hot/cold at 99, 95, 90 %.
+conditional-permutation reference without that floor. Benjamini-Hochberg
+(`scipy.stats.false_discovery_control`) then controls the false discovery rate
+over all areas, and classes follow the FDR-adjusted p: hot/cold at 99, 95, 90 %.
 
-esda sets `w.transform` on the weights object it is given, so each call builds
-its own from the plain neighbour lists, unless the caller hands in one made by
-`binary_weights` for this purpose only (emerging hot spots reuse one across
-time slices: the transform is always "B", so the mutation is harmless there).
+Weights are a libpysal `Graph`, which is immutable: esda transforms a copy, so
+one graph can serve every call (emerging hot spots reuse one across time slices).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import shapely
+
+if TYPE_CHECKING:
+    from libpysal.graph import Graph
 
 SEED = 20_201_129  # fixed, so the same data always gives the same classes
 PERMUTATIONS = 999
@@ -41,28 +42,17 @@ CLASSES = (
 def touching_neighbours(
     keys: Sequence[str], geometries: np.ndarray, tolerance_deg: float = 1e-5
 ) -> dict[str, list[str]]:
-    """Queen contiguity: areas sharing at least a point (within ~1 m, for slivers)."""
-    tree = shapely.STRtree(geometries)
-    left, right = tree.query(shapely.buffer(geometries, tolerance_deg), predicate="intersects")
-    neighbours: dict[str, list[str]] = {str(k): [] for k in keys}
-    for i, j in zip(left, right, strict=True):
-        if i != j:
-            neighbours[str(keys[i])].append(str(keys[j]))
-    return {k: sorted(set(v)) for k, v in neighbours.items()}
+    """Queen contiguity: areas sharing at least a point, or within `tolerance_deg` of
+    each other (~1 m, for slivers): libpysal's fuzzy contiguity, each area buffered by
+    half the tolerance. Geometries in EPSG:4326, tolerance in degrees."""
+    import geopandas
+    from libpysal.graph import Graph
 
-
-def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """FDR-adjusted p-values (step-up, monotone, capped at 1)."""
-    p = np.asarray(p_values, dtype=float)
-    n = len(p)
-    if n == 0:
-        return p
-    order = np.argsort(p)
-    scaled = p[order] * n / np.arange(1, n + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
+    names = [str(k) for k in keys]
+    graph = Graph.build_fuzzy_contiguity(
+        geopandas.GeoSeries(geometries, index=names), buffer=tolerance_deg / 2
+    )
+    return {k: sorted(graph.neighbors[k]) for k in names}
 
 
 def significance_class(z: float, p_fdr: float) -> str:
@@ -72,17 +62,12 @@ def significance_class(z: float, p_fdr: float) -> str:
     return NOT_SIGNIFICANT
 
 
-def binary_weights(keys: Sequence[str], neighbours: Mapping[str, Sequence[str]]) -> object:
-    """A libpysal W over `keys` (in that order) from neighbour lists."""
-    import libpysal
+def binary_weights(keys: Sequence[str], neighbours: Mapping[str, Sequence[str]]) -> Graph:
+    """A libpysal Graph over `keys` (in that order) from neighbour lists; no neighbours
+    makes an island."""
+    from libpysal.graph import Graph
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # islands
-        return libpysal.weights.W(
-            {k: list(neighbours.get(k, [])) for k in keys},
-            id_order=list(keys),
-            silence_warnings=True,
-        )
+    return Graph.from_dicts({k: list(neighbours.get(k, [])) for k in keys})
 
 
 def gi_star(
@@ -90,7 +75,7 @@ def gi_star(
     neighbours: Mapping[str, Sequence[str]],
     permutations: int = PERMUTATIONS,
     seed: int = SEED,
-    weights: object | None = None,
+    weights: Graph | None = None,
 ) -> pd.DataFrame:
     """Gi* per area: columns area, count, z, p, p_fdr, class (index order of `counts`).
 
@@ -120,7 +105,9 @@ def gi_star(
 
 
 def _result(keys: list[str], y: np.ndarray, z: np.ndarray, p: np.ndarray) -> pd.DataFrame:
-    p_fdr = benjamini_hochberg(p)
+    from scipy.stats import false_discovery_control
+
+    p_fdr = false_discovery_control(p, method="bh") if len(p) else p
     return pd.DataFrame(
         {
             "area": keys,

@@ -1,5 +1,8 @@
 """Static maps for print: shapely polygons drawn with matplotlib (no WebGL, no tiles).
 
+Polygons become matplotlib patches through `shapely.plotting.patch_from_polygon`
+(holes included, rings oriented so holes stay empty).
+
 Colours alone do not survive a greyscale printer, so increases are also
 hatched with diagonals and decreases with dots, and every shaded area carries
 its numbers as a label.
@@ -11,12 +14,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import shapely
 import shapely.affinity
 from matplotlib.axes import Axes
-from matplotlib.patches import Patch, PathPatch
-from matplotlib.path import Path as MplPath
+from matplotlib.patches import Patch
+from shapely.plotting import patch_from_polygon
 
 from geo.maplayers import CHANGE_COLOURS, RGB
 
@@ -40,20 +42,6 @@ class Shaded:
     category: str
 
 
-def polygon_path(geometry: shapely.Geometry) -> MplPath:
-    """A matplotlib path for a (Multi)Polygon, holes included."""
-    vertices: list[np.ndarray] = []
-    codes: list[np.ndarray] = []
-    for polygon in getattr(geometry, "geoms", [geometry]):
-        for ring in [polygon.exterior, *polygon.interiors]:
-            points = np.asarray(ring.coords)[:, :2]
-            ring_codes = np.full(len(points), MplPath.LINETO)
-            ring_codes[0], ring_codes[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
-            vertices.append(points)
-            codes.append(ring_codes)
-    return MplPath(np.concatenate(vertices), np.concatenate(codes))
-
-
 def _rgb(colour: RGB) -> tuple[float, float, float]:
     return (colour[0] / 255, colour[1] / 255, colour[2] / 255)
 
@@ -68,8 +56,8 @@ def draw_change_map(
     area itself (a community area's edge over the beats), a legend; axes hidden."""
     for geometry, label in neighbours:
         ax.add_patch(
-            PathPatch(
-                polygon_path(geometry),
+            patch_from_polygon(
+                geometry,
                 facecolor=NEIGHBOUR_FILL,
                 edgecolor=NEIGHBOUR_EDGE,
                 linewidth=0.8,
@@ -91,8 +79,8 @@ def draw_change_map(
             )
     for area in shaded:
         ax.add_patch(
-            PathPatch(
-                polygon_path(area.geometry),
+            patch_from_polygon(
+                area.geometry,
                 facecolor=_rgb(CHANGE_COLOURS.get(area.category, (255, 255, 255))),
                 edgecolor="black",
                 linewidth=1.2,
@@ -118,8 +106,8 @@ def draw_change_map(
         )
     if outline is not None:
         ax.add_patch(
-            PathPatch(
-                polygon_path(outline),
+            patch_from_polygon(
+                outline,
                 facecolor="none",
                 edgecolor="black",
                 linewidth=3,
