@@ -7,6 +7,7 @@ nothing below this module prints or exits.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -17,11 +18,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import aggregate, queries, report, trends
+from pipeline import aggregate, queries, report, trends, where
 from pipeline.compstat import compare_areas, compstat
 from pipeline.config import LAYERS, LEVELS
 from pipeline.errors import PipelineError, UsageError
 from pipeline.export import safe_csv
+from pipeline.geocode import Geocoder, GeocoderSettings
 from pipeline.schema import normalize_name
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -206,6 +208,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     windows.add_argument("--format", choices=["table", "csv", "json"], default="table")
     windows.set_defaults(run=cmd_windows)
+
+    place = commands.add_parser(
+        "where",
+        parents=[common],
+        help="shootings near an address, in a ZIP code or neighbourhood, or at lat,lon",
+    )
+    place.add_argument(
+        "query", metavar="QUERY", help="'3401 W Foster Ave', 'Foster and Kedzie', 60625, Pilsen"
+    )
+    place.add_argument(
+        "--as-of", type=iso_date, metavar="YYYY-MM-DD", help="default: the latest date in the store"
+    )
+    place.add_argument(
+        "--radius-m",
+        type=positive_int,
+        default=400,
+        help="around an address or point: metres (default 400, about two blocks each way)",
+    )
+    place.add_argument("--format", choices=["table", "json"], default="table")
+    place.set_defaults(run=cmd_where)
     return parser
 
 
@@ -433,6 +455,23 @@ def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
         )
         table = table.drop(columns=["latitude", "longitude"])
     print(render(table, args.format))
+    return 0
+
+
+def cmd_where(args: argparse.Namespace, settings: Settings) -> int:
+    geocoder = Geocoder(
+        GeocoderSettings(
+            url=settings.geocoder_url,
+            user_agent=settings.geocoder_user_agent,
+            cache=settings.data_dir / "geocode_cache.json",
+        )
+    )
+    with Store(settings.store_path).reader() as q:
+        found = where.answer(q, args.query, geocoder, args.as_of, args.radius_m)
+    if args.format == "json":
+        print(json.dumps(found, default=str))
+    else:
+        print("\n".join(where.describe(found)))
     return 0
 
 

@@ -37,3 +37,7 @@ class StoreError(PipelineError, RuntimeError):
 
 class UsageError(PipelineError, ValueError):
     """An argument is outside what is allowed."""
+
+
+class PlaceNotFoundError(PipelineError, LookupError):
+    """A place search found nothing in the city (an address outside it, a name unknown)."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
 
+from geo.layers import BoundaryLayer
 from pipeline.aggregate import (
     AREA_COLUMNS,
     KIND_SQL,
@@ -165,6 +167,44 @@ class Reader:
             "count(*) AS victims, count(*) FILTER (v.fatal) AS killed, v.case_number "
             f"{sql} GROUP BY v.case_number ORDER BY occurred_at DESC, v.case_number{cut}",
             params,
+        ).df()
+
+    def boundary_layer(self, layer: str) -> BoundaryLayer:
+        """A stored layer as geometries and arrays (EPSG:4326), for `geo/`."""
+        rows = self.con.execute(
+            "SELECT key, name, geometry, properties FROM boundaries WHERE layer = ?", [layer]
+        ).fetchall()
+        return BoundaryLayer.from_rows(layer, rows)
+
+    def secondary_names(self, level: str) -> dict[str, str]:
+        """Key -> the feature's secondary name where it has one (neighbourhoods' sec_neigh)."""
+        rows = self.con.execute(
+            "SELECT key, json_extract_string(properties, '$.sec_neigh') FROM boundaries "
+            "WHERE layer = ?",
+            [LAYER_OF_AREA[level]],
+        ).fetchall()
+        return {str(k): str(v) for k, v in rows if v}
+
+    def victims_near(
+        self, lat: float, lon: float, radius_m: float, start: date, end: date, kind: str
+    ) -> pd.DataFrame:
+        """Victims of `kind` in [start, end] in the box around a circle of `radius_m`
+        (the caller measures the distances): unique_id, case_number, occurred_at,
+        latitude, longitude."""
+        dlat = radius_m / 111_320
+        dlon = radius_m / (111_320 * math.cos(math.radians(lat)))
+        return self.con.execute(
+            "SELECT unique_id, case_number, occurred_at, latitude, longitude FROM victims "
+            "WHERE latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ? "
+            f"AND occurred_at >= ? AND occurred_at < ? AND {KIND_SQL[_kind(kind)]}",
+            [
+                lat - dlat,
+                lat + dlat,
+                lon - dlon,
+                lon + dlon,
+                pd.Timestamp(start).to_pydatetime(),
+                pd.Timestamp(end + timedelta(days=1)).to_pydatetime(),
+            ],
         ).df()
 
     def web_shapes(self, layer: str) -> list[tuple[str, str, str, bytes]]:

@@ -53,6 +53,11 @@ class Settings:
     #: An incremental sync turns into a full one when the last full sync is older
     #: than this, because deletions upstream never show up incrementally.
     full_refresh_days: int = 7
+    #: The address service of `where` (env GEOCODER_URL): a Nominatim server. An
+    #: address typed is sent there; it is never stored or logged here.
+    geocoder_url: str = "https://nominatim.openstreetmap.org"
+    #: How requests to it identify this application (env GEOCODER_USER_AGENT).
+    geocoder_user_agent: str = "chicago-shooting-trends/1.0 (civic-tech dashboard)"
     #: Whole reads of the portal per sync that may fail to reconcile with its row
     #: count (a short page, rows changing under the read) before the sync gives up.
     read_attempts: int = 3
@@ -77,6 +82,10 @@ class Settings:
             values["domain"] = env["SOCRATA_DOMAIN"]
         if env.get("SOCRATA_APP_TOKEN"):
             values["app_token"] = env["SOCRATA_APP_TOKEN"]
+        if env.get("GEOCODER_URL"):
+            values["geocoder_url"] = env["GEOCODER_URL"]
+        if env.get("GEOCODER_USER_AGENT"):
+            values["geocoder_user_agent"] = env["GEOCODER_USER_AGENT"]
         if env.get("SOCRATA_TIMEOUT"):
             values["timeout_s"] = float(env["SOCRATA_TIMEOUT"])
         values.update({k: v for k, v in overrides.items() if v is not None})
