@@ -15,8 +15,12 @@ from pipeline.settings import PROJECT_ROOT
 SHARED = PROJECT_ROOT.parent / "shared" / "data" / "chicago"
 
 
-def sync_real_store(data: Path) -> None:
-    """`python -m pipeline sync` of the real snapshot (both victims files) into `data`."""
+def sync_real_store(data: Path, sample_only: bool = False) -> None:
+    """`python -m pipeline sync` of the real snapshot (both victims files, or only the
+    3,184-row API sample) into `data`."""
+    victims = [SHARED / "victims_api_sample_2024_2026"]
+    if not sample_only:
+        victims.append(SHARED / "victims_reconstructed_2015_2022")
     subprocess.run(
         [
             sys.executable,
@@ -26,8 +30,7 @@ def sync_real_store(data: Path) -> None:
             "--data-dir",
             str(data),
             "--victims",
-            str(SHARED / "victims_api_sample_2024_2026"),
-            str(SHARED / "victims_reconstructed_2015_2022"),
+            *map(str, victims),
             *(
                 arg
                 for layer, name in BOUNDARY_FILE_NAMES.items()

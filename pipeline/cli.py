@@ -228,6 +228,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     place.add_argument("--format", choices=["table", "json"], default="table")
     place.set_defaults(run=cmd_where)
+
+    changed = commands.add_parser(
+        "changes", parents=[common], help="records added, updated or removed by the last sync(s)"
+    )
+    changed.add_argument(
+        "--since",
+        metavar="SYNC_ID|YYYY-MM-DD",
+        help="syncs after this sync id, or finished on or after this date "
+        "(default: the latest sync)",
+    )
+    scope = changed.add_mutually_exclusive_group()
+    for level in LEVELS.values():
+        if level.recorded_column:
+            scope.add_argument(f"--{level.flag}", dest=level.area, metavar=level.title.upper())
+    changed.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    changed.set_defaults(run=cmd_changes)
     return parser
 
 
@@ -473,6 +489,31 @@ def cmd_where(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print("\n".join(where.describe(found)))
     return 0
+
+
+def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
+    since_sync, since_day = _since(args.since)
+    by, key, _ = _compare_target(args)
+    with Store(settings.store_path).reader() as q:
+        if by and key:
+            key = q.resolve_area(by, key)
+        table = q.changes(since_sync, since_day, by, key)
+    if args.format == "table" and table.empty:
+        print("no records were added, updated or removed")
+        return 0
+    print(render(table, args.format))
+    return 0
+
+
+def _since(text: str | None) -> tuple[int | None, date | None]:
+    if text is None:
+        return None, None
+    if text.strip().isdigit():
+        return int(text), None
+    try:
+        return None, date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--since was {text!r} but must be a sync id or YYYY-MM-DD") from None
 
 
 def render(table: pd.DataFrame, fmt: str) -> str:

@@ -224,6 +224,41 @@ class Reader:
         )
         return [float(b) for b in json.loads(row[0])] if row else []
 
+    def changes(
+        self,
+        since_sync: int | None = None,
+        since_day: date | None = None,
+        level: str | None = None,
+        key: str | None = None,
+    ) -> pd.DataFrame:
+        """Records added, updated or removed by syncs after `since_sync` (or finished on
+        or after `since_day`, UTC); by default by the latest victims sync alone. Only
+        those recorded in area `key` of `level` when given."""
+        params: list[object] = []
+        if since_sync is not None:
+            where = "c.sync_id > ?"
+            params.append(since_sync)
+        elif since_day is not None:
+            where = (
+                "c.sync_id IN (SELECT sync_id FROM sync_log WHERE dataset = 'victims' "
+                "AND finished_at >= ?)"
+            )
+            params.append(pd.Timestamp(since_day).to_pydatetime())
+        else:
+            where = "c.sync_id = (SELECT max(sync_id) FROM sync_log WHERE dataset = 'victims')"
+        if level is not None and key is not None:
+            column = LEVELS[level].recorded_column
+            if column is None:
+                raise UsageError(f"changes are listed by recorded areas; {level} has none")
+            where += f" AND c.{column} = ?"
+            params.append(key)
+        return self.con.execute(
+            "SELECT c.sync_id, c.change, c.record_id, c.case_number, c.occurred_at, c.block, "
+            "c.beat, c.district, c.community_area, c.fields_changed FROM changes c "
+            f"WHERE {where} ORDER BY c.sync_id, c.occurred_at DESC, c.record_id",
+            params,
+        ).df()
+
     def latest_date(self) -> date:
         """The local date of the most recent record: the default as-of date."""
         latest = first_row(self.con, "SELECT max(occurred_at) FROM victims")
@@ -314,8 +349,8 @@ def check_recorded(level: str | None, basis: str) -> None:
     found = LEVELS.get(level or "")
     if basis == "recorded" and found is not None and found.recorded_column is None:
         raise UsageError(
-            f"records carry no {found.title} code: {found.title}s are placed by the "
-            "location only; use --basis geometry"
+            f"records carry no recorded {found.title}: {found.title}s are placed by "
+            "their location only; use --basis geometry"
         )
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from pipeline.changes import CHANGE_COLUMNS
 from pipeline.config import LEVELS
 from pipeline.counts import DAILY_COUNT_COLUMNS
 from pipeline.errors import StoreError
@@ -82,6 +83,7 @@ TABLES: dict[str, dict[str, str]] = {
     "victim_areas": VICTIM_AREA_COLUMNS,
     "map_breaks": MAP_BREAK_COLUMNS,
     "daily_counts": DAILY_COUNT_COLUMNS,  # see pipeline/counts.py
+    "changes": CHANGE_COLUMNS,  # see pipeline/changes.py
     # One row, replaced by every write: which version of the store this file is.
     "store_info": {"store_id": "VARCHAR"},
 }

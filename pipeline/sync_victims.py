@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from geo.assign import Placement, place_victims
+from pipeline.changes import record_changes
 from pipeline.errors import IncompleteReadError, ShrinkError
 from pipeline.schema import VICTIM_COLUMNS, DateWindow, ParsedPage, combine_pages, parse_page
 from pipeline.settings import Settings
@@ -182,16 +183,18 @@ def _write_victims(
         "SELECT count(*) FROM incoming i JOIN victims v USING (unique_id) "
         "WHERE i.source_updated_at IS DISTINCT FROM v.source_updated_at",
     )
-    if mode == "full":
-        removed = count_of(con, "SELECT count(*) FROM victims ANTI JOIN incoming USING (unique_id)")
-        con.execute("DELETE FROM victims")
-        con.execute("DELETE FROM quarantine WHERE dataset = 'victims'")
-    else:  # rows read again replace their stored versions, good or quarantined
+    if mode != "full":  # rows read again replace their stored versions, good or quarantined
         con.execute(
             "CREATE OR REPLACE TEMP TABLE touched AS "
             "SELECT unique_id FROM incoming UNION "
             "SELECT unique_id FROM incoming_quarantine WHERE unique_id IS NOT NULL"
         )
+    record_changes(con, sync_id, full_read=mode == "full")
+    if mode == "full":
+        removed = count_of(con, "SELECT count(*) FROM victims ANTI JOIN incoming USING (unique_id)")
+        con.execute("DELETE FROM victims")
+        con.execute("DELETE FROM quarantine WHERE dataset = 'victims'")
+    else:
         removed = count_of(
             con,
             "SELECT count(*) FROM victims v SEMI JOIN touched USING (unique_id) "

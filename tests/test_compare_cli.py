@@ -181,4 +181,4 @@ def test_zip_codes_and_neighborhoods_compare_on_geometry_only(store, capsys) -> 
     assert zips[0]["current"] == city[0]["current"] - 1  # all but row 5, outside every square
     code = main(["compare", "--data-dir", str(store), "--zip-code", "60644", "--basis", "recorded"])
     err = capsys.readouterr().err
-    assert code == 2 and "records carry no ZIP code" in err and err.count("\n") == 1
+    assert code == 2 and "records carry no recorded ZIP code" in err and err.count("\n") == 1

@@ -1,0 +1,84 @@
+"""What each sync changed, record by record: added, updated (and which fields), removed.
+
+A non-fatal shooting reclassified as a homicide when the victim dies, a
+corrected location or date, a record withdrawn upstream: outreach teams need
+to see these, and a count for a past date can move because of them. Written
+inside the sync's write, from the incoming rows and the stored ones, before
+the stored ones are replaced. The first sync into an empty store records
+nothing: there is no "before".
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+#: One row per changed record per sync. Block level only; no names exist to store.
+CHANGE_COLUMNS: dict[str, str] = {
+    "sync_id": "INTEGER",
+    "change": "VARCHAR",  # added | updated | removed
+    "record_id": "VARCHAR",  # the victim's unique_id
+    "case_number": "VARCHAR",
+    "occurred_at": "TIMESTAMP",
+    "block": "VARCHAR",
+    "beat": "VARCHAR",  # as recorded
+    "district": "VARCHAR",
+    "community_area": "VARCHAR",
+    "gunshot": "BOOLEAN",
+    "fatal": "BOOLEAN",
+    "fields_changed": "VARCHAR",  # 'victimization_primary: BATTERY -> HOMICIDE; ...'
+}
+
+#: Fields whose change makes an update worth telling (the update stamp alone is not).
+TRACKED = (
+    "case_number",
+    "occurred_at",
+    "block",
+    "victimization_primary",
+    "incident_primary",
+    "gunshot",
+    "fatal",
+    "district",
+    "beat",
+    "community_area",
+    "latitude",
+    "longitude",
+)
+_KEPT = "case_number, occurred_at, block, beat, district, community_area, gunshot, fatal"
+
+
+def record_changes(con: duckdb.DuckDBPyConnection, sync_id: int, full_read: bool) -> int:
+    """Add to `changes` how the `incoming` rows (a registered view) differ from the stored
+    `victims`; on an incremental read only the `touched` ids can be removed. Returns
+    how many changes were recorded (0 on a first sync)."""
+    if not con.execute("SELECT 1 FROM victims LIMIT 1").fetchall():
+        return 0
+    differs = " OR ".join(f"i.{f} IS DISTINCT FROM v.{f}" for f in TRACKED)
+    fields = ", ".join(
+        f"CASE WHEN i.{f} IS DISTINCT FROM v.{f} THEN '{f}: ' || coalesce(v.{f}::VARCHAR, '-') "
+        f"|| ' -> ' || coalesce(i.{f}::VARCHAR, '-') END"
+        for f in TRACKED
+    )
+    gone = (
+        "victims v ANTI JOIN incoming USING (unique_id)"
+        if full_read
+        else "victims v SEMI JOIN touched USING (unique_id) ANTI JOIN incoming USING (unique_id)"
+    )
+    before = con.execute("SELECT count(*) FROM changes").fetchall()[0][0]
+    con.execute(
+        f"""
+        INSERT INTO changes BY NAME
+        SELECT {int(sync_id)} AS sync_id, 'added' AS change, unique_id AS record_id, {_KEPT},
+               NULL AS fields_changed
+        FROM incoming i ANTI JOIN victims v USING (unique_id)
+        UNION ALL BY NAME
+        SELECT {int(sync_id)} AS sync_id, 'updated' AS change, i.unique_id AS record_id,
+               i.case_number, i.occurred_at, i.block, i.beat, i.district, i.community_area,
+               i.gunshot, i.fatal, concat_ws('; ', {fields}) AS fields_changed
+        FROM incoming i JOIN victims v USING (unique_id) WHERE {differs}
+        UNION ALL BY NAME
+        SELECT {int(sync_id)} AS sync_id, 'removed' AS change, unique_id AS record_id, {_KEPT},
+               NULL AS fields_changed
+        FROM {gone}
+        """
+    )
+    return int(con.execute("SELECT count(*) FROM changes").fetchall()[0][0]) - int(before)
