@@ -230,7 +230,11 @@ class _FrameRows(RawRows):
         return len(self.frame)
 
     def text(self, column: str) -> pd.Series | None:
-        return self.frame[column].astype("string") if column in self.frame.columns else None
+        if column not in self.frame.columns:
+            return None
+        values = self.frame[column]
+        # Files are read as Arrow-backed strings already: converting would copy them out.
+        return values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
 
     def rows(self, positions: np.ndarray) -> list[dict[str, Any]]:
         kept = [c for c in self.frame.columns if c in RAW_KEPT_COLUMNS]

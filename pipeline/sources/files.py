@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.errors import InputFileError
 from pipeline.schema import RawPage, RawRows, check_source_columns
@@ -77,13 +78,27 @@ def read_victims_file(path: Path) -> RawPage:
     name = path.name.lower()
     try:
         if name.endswith((".csv", ".csv.gz")):
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            # Arrow's reader: ~2.5x faster than pandas' own, and Arrow-backed strings hold
+            # a million rows in a fraction of the memory of Python strings.
+            return pd.read_csv(
+                path,
+                dtype="string[pyarrow]",
+                keep_default_na=False,
+                na_values=[""],
+                engine="pyarrow",
+            )
         if name.endswith((".json", ".json.gz")):
             return _read_json_rows(path)
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(f"{path} is empty (no header, no rows)") from exc
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputFileError(f"{path} is cut short or not really gzip ({exc})") from exc
+    except pa.ArrowInvalid as exc:
+        if name.endswith(".gz") and _gzip_is_cut_short(path):
+            raise InputFileError(f"{path} is cut short or not really gzip ({exc})") from exc
+        if "Empty CSV file" in str(exc):
+            raise InputFileError(f"{path} is empty (no header, no rows)") from exc
+        raise InputFileError(f"cannot read {path}: {exc}") from exc
     except (
         OSError,
         UnicodeDecodeError,
@@ -92,6 +107,16 @@ def read_victims_file(path: Path) -> RawPage:
     ) as exc:
         raise InputFileError(f"cannot read {path}: {exc}") from exc
     raise InputFileError(f"{path}: expected one of {', '.join(VICTIM_SUFFIXES)}")
+
+
+def _gzip_is_cut_short(path: Path) -> bool:
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 20):
+                pass
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
+        return True
+    return False
 
 
 def _read_json_rows(path: Path) -> list[dict[str, Any]]:
