@@ -18,12 +18,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import aggregate, queries, report, trends, where
-from pipeline.compstat import compare_areas, compstat
+from pipeline import aggregate, queries, report, trends
+from pipeline.compstat import area_counts, compare_areas, compstat
 from pipeline.config import LAYERS, LEVELS
 from pipeline.errors import PipelineError, UsageError
 from pipeline.export import safe_csv
-from pipeline.geocode import Geocoder, GeocoderSettings
 from pipeline.schema import normalize_name
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -371,11 +370,11 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
     if args.start and args.end and args.start > args.end:
         raise ValueError(f"--start {args.start} is after --end {args.end}")
-    span = trends.Span(args.start or date.min, args.end or date.max)
     with Store(settings.store_path).reader() as q:
-        table = compare_areas(q, args.by, span, span, args.measure, args.kind, args.basis).table
-    counts = table.rename(columns={"area": args.by, "current": "count"})[[args.by, "count"]]
-    print(render(counts, args.format))
+        first, latest = q.date_range()
+        span = trends.Span(args.start or first, args.end or latest)
+        table = area_counts(q, args.by, span, args.measure, args.kind, args.basis)
+    print(render(table.rename(columns={"area": args.by}), args.format))
     return 0
 
 
@@ -475,6 +474,9 @@ def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_where(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import where  # geometry and geocoding: loaded only for this command
+    from pipeline.geocode import Geocoder, GeocoderSettings
+
     geocoder = Geocoder(
         GeocoderSettings(
             url=settings.geocoder_url,

@@ -74,6 +74,24 @@ def compstat(
     )
 
 
+def area_counts(
+    reader: Reader,
+    level: str,
+    span: Span,
+    measure: str = "victims",
+    kind: str = "shootings",
+    basis: str = "geometry",
+) -> pd.DataFrame:
+    """`area` and `count` for every area of `level` (0 where nothing happened, and
+    `unassigned` when some records have no area) in one span: no comparison, no test."""
+    counts = reader.span_counts(level, [span], measure, basis, kind=kind)
+    totals = counts.groupby("key")["n"].sum()
+    areas = sorted(set(reader.area_labels(level)) | set(totals.index), key=area_sort_key)
+    return pd.DataFrame(
+        {"area": areas, "count": [int(totals.get(a, 0)) for a in areas]},
+    )
+
+
 def compare_areas(
     reader: Reader,
     level: str,

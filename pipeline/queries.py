@@ -259,6 +259,13 @@ class Reader:
             params,
         ).df()
 
+    def date_range(self) -> tuple[date, date]:
+        """Local dates of the first and the latest record."""
+        row = first_row(self.con, "SELECT min(occurred_at), max(occurred_at) FROM victims")
+        if row is None or row[0] is None:
+            raise StoreError(f"the store at {self.store.path} holds no victims: {NO_STORE_HINT}")
+        return pd.Timestamp(row[0]).date(), pd.Timestamp(row[1]).date()
+
     def latest_date(self) -> date:
         """The local date of the most recent record: the default as-of date."""
         latest = first_row(self.con, "SELECT max(occurred_at) FROM victims")
