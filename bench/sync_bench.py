@@ -8,7 +8,7 @@ The real API sample (../shared/data/chicago/victims_api_sample_2024_2026,
 - bare loop: `requests` fetching and JSON-parsing the same pages the sync
   asks for (the count, then pages of the same size: the floor, no validation,
   no store);
-- full sync: `run_sync` into an empty store (victims and three boundary layers);
+- full sync: `run_sync` into an empty store (victims and every boundary layer);
 - no-op incremental: a second sync when nothing changed upstream.
 
 The weekly full refresh (victims re-read in full, boundaries kept) is timed
@@ -171,7 +171,7 @@ def main() -> None:
             refresh.append(seconds)
     size = even_page_size(served, Settings.from_env(env={}).page_size)
     print(
-        f"rows served: {served:,} victims in pages of {size:,} + 3 boundary layers; "
+        f"rows served: {served:,} victims in pages of {size:,} + {len(LAYERS)} boundary layers; "
         f"{args.repeat} runs, each sync timed right after its bare loop"
     )
     print(f"bare requests loop (fetch + parse):    {median(bare)}")
