@@ -10,7 +10,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import aggregate, queries, report, trends
+from pipeline import aggregate, alerts, queries, report, trends
 from pipeline.compstat import area_counts, compare_areas, compstat
 from pipeline.config import LAYERS, LEVELS
 from pipeline.errors import PipelineError, UsageError
@@ -243,6 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
             scope.add_argument(f"--{level.flag}", dest=level.area, metavar=level.title.upper())
     changed.add_argument("--format", choices=["table", "csv", "json"], default="table")
     changed.set_defaults(run=cmd_changes)
+
+    alerting = commands.add_parser(
+        "alerts",
+        parents=[common],
+        help="send each subscription what is new in its area (also done after every sync)",
+    )
+    alerting.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print each message and its channel (the URL shown as its scheme only); send nothing",
+    )
+    alerting.set_defaults(run=cmd_alerts)
     return parser
 
 
@@ -322,7 +334,49 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
             else ""
         )
     )
+    _alert_after_sync(settings)
     return 0
+
+
+def _alert_after_sync(settings: Settings) -> None:
+    """Alerts after a sync that succeeded: a failure is one warning line, never a failed sync."""
+    try:
+        outcomes = alerts.run(settings)
+    except (PipelineError, OSError, ValueError) as exc:
+        print(f"warning: alerts not sent: {exc}; the sync itself succeeded", file=sys.stderr)
+        return
+    for line, failed in _alert_lines(outcomes):
+        print(line, file=sys.stderr if failed else sys.stdout)
+
+
+def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.subscriptions_path.is_file():
+        print(f"no subscriptions: {settings.subscriptions_path} does not exist (README, Alerts)")
+        return 0
+    outcomes = alerts.run(settings, dry_run=args.dry_run)
+    for line, failed in _alert_lines(outcomes):
+        print(line, file=sys.stderr if failed else sys.stdout)
+    return EXIT_ERROR if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _alert_lines(outcomes: Sequence[alerts.Outcome]) -> Iterator[tuple[str, bool]]:
+    """One line per subscription (a dry run adds the message); (line, is a warning)."""
+    for o in outcomes:
+        to = f"{o.subscription.name} via {o.subscription.channel}"
+        if o.status == "failed":
+            yield (
+                f"warning: alert to {to} failed ({o.reason}); it is sent again on the next "
+                "sync or `python -m pipeline alerts`",
+                True,
+            )
+        elif o.alert is None:
+            yield f"alerts: nothing new for {to}", False
+        elif o.status == "sent":
+            yield f"alerts: sent to {to}: {o.alert.title}", False
+        else:
+            unset = alerts.unset(o.subscription.url)
+            note = f" (not set here: {', '.join(unset)})" if unset else ""
+            yield f"would send to {to}{note}:\n{o.alert.title}\n\n{o.alert.body}\n", False
 
 
 def _progress_bar(description: str, total: int | None) -> Bar:

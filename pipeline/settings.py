@@ -70,6 +70,11 @@ class Settings:
     #: missing is schema drift, never a silently empty column.
     optional_portal_columns: tuple[str, ...] = ()
     optional_file_columns: tuple[str, ...] = OPTIONAL_FILE_COLUMNS
+    #: Who is alerted after each sync (env ALERT_SUBSCRIPTIONS): a TOML file of team
+    #: areas, kinds and apprise URLs (README, "Alerts"). None: `subscriptions.toml` in
+    #: `data_dir`, kept out of git with the store since it names the teams' channels.
+    #: No file, no alerts. Relative paths are taken from the project root.
+    subscriptions_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -86,6 +91,8 @@ class Settings:
             values["geocoder_url"] = env["GEOCODER_URL"]
         if env.get("GEOCODER_USER_AGENT"):
             values["geocoder_user_agent"] = env["GEOCODER_USER_AGENT"]
+        if env.get("ALERT_SUBSCRIPTIONS"):
+            values["subscriptions_file"] = Path(env["ALERT_SUBSCRIPTIONS"])
         if env.get("SOCRATA_TIMEOUT"):
             values["timeout_s"] = float(env["SOCRATA_TIMEOUT"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -98,3 +105,15 @@ class Settings:
     @property
     def store_path(self) -> Path:
         return self.data_dir / "store.duckdb"
+
+    @property
+    def subscriptions_path(self) -> Path:
+        if self.subscriptions_file is None:
+            return self.data_dir / "subscriptions.toml"
+        path = Path(self.subscriptions_file).expanduser()
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def alerts_state_path(self) -> Path:
+        """What each subscription was sent (pipeline/alerts.py), next to the store."""
+        return self.data_dir / "alerts_state.json"
