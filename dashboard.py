@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, fields
+from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from geo.maplayers import CHANGE_COLOURS
-from pipeline import report, stats, trends
+from pipeline import report, trends
 from pipeline.aggregate import KINDS, MEASURES
 from pipeline.errors import PipelineError
 from pipeline.export import safe_csv
-from pipeline.queries import BASES
 from pipeline.settings import Settings
-from ui import charts, data, mapview, style
+from ui import charts, data, mapview, style, words
 from ui.state import (
     LEVELS,
     METRICS,
     WHOLE_CITY,
     Bounds,
     View,
+    bases_for,
+    carried_area,
+    carried_basis,
     from_query,
     from_widgets,
+    range_problem,
     to_query,
 )
 from ui.text import in_html, plain
@@ -39,12 +43,24 @@ KIND_LABELS = {
     "nonfatal-shootings": "non-fatal shootings",
     "homicides": "all homicides",
 }
-BASIS_LABELS = {"geometry": "location on current boundaries", "recorded": "codes recorded by CPD"}
+BASIS_LABELS = {
+    "recorded": "codes recorded by CPD (as CompStat)",
+    "geometry": "location on current boundaries",
+}
+PERIOD_LABELS = {  # the select box is narrow: a caption under it names the comparison
+    "ytd": "Year to date",
+    "28d": "Last 28 days, a year apart",
+    "28d-prev": "Last 28 days, back to back",
+    "12m": "Last 12 months",
+    "custom": "Custom range",
+}
 FOCUS_DISTRICT = "17"  # one click away: the North River Commission's district
 VIEW_KEYS = [f.name for f in fields(View)]
 NOTE_NAMES = 5  # a hostile link can carry any number of parameters: name a few
 NOTE_NAME_LENGTH = 30
 ERROR_LENGTH = 400
+#: Session key that fixes "today" (tests; a URL cannot set it). Default: the clock.
+TODAY_KEY = "today"
 
 
 def main() -> None:
@@ -70,6 +86,7 @@ def render() -> None:
     restore_view(found.bounds)
     apply_map_pick(found.bounds)
     view = sidebar(found)
+    st.session_state["shown_level"] = view.level
     st.query_params.from_dict(to_query(view))
     if view.present:
         st.markdown(style.PRESENT, unsafe_allow_html=True)
@@ -94,6 +111,7 @@ def restore_view(bounds: Bounds) -> None:
     for name, value in asdict(view).items():
         st.session_state[name] = value
     st.session_state["url_notes"] = ignored
+    st.session_state["shown_level"] = view.level
     st.session_state["view_ready"] = True
 
 
@@ -106,13 +124,24 @@ def apply_map_pick(bounds: Bounds) -> None:
         st.session_state["area"] = pick
 
 
-def _reset_area() -> None:
-    st.session_state["area"] = WHOLE_CITY
+def _level_changed(bounds: Bounds) -> None:
+    """Keep the selection meaningful across levels (a district's beats, a beat's
+    district) and the basis allowed (see `ui.state.carried_area`, `carried_basis`)."""
+    old = st.session_state.get("shown_level", "district")
+    new = st.session_state["level"]
+    st.session_state["area"] = carried_area(old, new, st.session_state.get("area", ""), bounds)
+    st.session_state["basis"] = carried_basis(old, new, st.session_state.get("basis", ""))
+    st.session_state["shown_level"] = new
     st.session_state["last_pick"] = None
 
 
 def _focus_district() -> None:
+    if st.session_state.get("level") != "district":
+        st.session_state["basis"] = carried_basis(
+            st.session_state.get("level", "district"), "district", st.session_state["basis"]
+        )
     st.session_state["level"] = "district"
+    st.session_state["shown_level"] = "district"
     st.session_state["area"] = FOCUS_DISTRICT
 
 
@@ -125,16 +154,17 @@ def sidebar(found: data.Facts) -> View:
             list(LEVELS),
             format_func=lambda k: LEVELS[k],
             key="level",
-            on_change=_reset_area,
+            on_change=_level_changed,
+            args=(bounds,),
         )
         level = st.session_state["level"]
         labels = found.labels[level]
         st.selectbox(
-            "Area",
-            [WHOLE_CITY, *bounds.areas[level]],
+            "Area (type to search)",
+            [WHOLE_CITY, *words.sorted_areas(level, bounds.areas[level], labels)],
             key="area",
             format_func=lambda k: (
-                "Whole city" if not k else report.area_title(level, k, labels.get(k))
+                "Whole city" if not k else words.area_name(level, k, labels.get(k))
             ),
         )
         if FOCUS_DISTRICT in bounds.areas["district"]:
@@ -148,19 +178,20 @@ def sidebar(found: data.Facts) -> View:
             key="as_of",
             min_value=bounds.first,
             max_value=bounds.latest,
-            help="Last day counted. Default: the latest date in the data.",
+            help="Last day counted. Default: the latest date in the data. Type a date and "
+            "press Enter, or pick one.",
         )
         st.selectbox(
             "Period",
             list(trends.PERIOD_CHOICES),
             key="period",
-            format_func=lambda k: trends.PERIOD_CHOICES[k],
+            format_func=lambda k: PERIOD_LABELS[k],
         )
+        st.caption(f"Compared with {report.PERIOD_WORDS[st.session_state['period']].against}.")
         if st.session_state["period"] == "custom":
             as_of = st.session_state["as_of"]
-            st.session_state.setdefault("start", as_of.replace(month=1, day=1))
-            if st.session_state.get("start") is None:
-                st.session_state["start"] = as_of.replace(month=1, day=1)
+            if st.session_state.get("start") is None:  # just switched to custom: this year
+                st.session_state["start"] = max(bounds.first, as_of.replace(month=1, day=1))
             if st.session_state.get("end") is None:
                 st.session_state["end"] = as_of
             st.date_input("From", key="start", min_value=bounds.first, max_value=bounds.latest)
@@ -174,37 +205,75 @@ def sidebar(found: data.Facts) -> View:
         )
         st.selectbox("What", list(KINDS), key="kind", format_func=lambda k: KIND_LABELS[k])
         st.radio("Map shows", list(METRICS), key="metric", format_func=lambda k: METRICS[k])
-        with st.expander("Boundary basis"):
-            st.radio(
-                "Place records by",
-                list(BASES),
-                key="basis",
-                format_func=lambda k: BASIS_LABELS[k],
-            )
+        basis_control(level)
+        style.ENTER_APPLIES_DATES(key="enter_applies_dates", height=0)
     return from_widgets({k: st.session_state.get(k) for k in VIEW_KEYS})
 
 
+def basis_control(level: str) -> None:
+    """Which area a record counts in. ZIP codes and neighbourhoods have no recorded code:
+    the control shows the one basis they have, disabled, and says why."""
+    allowed = sorted(bases_for(level), key=list(BASIS_LABELS).index)  # CPD's codes first
+    if st.session_state.get("basis") not in allowed:
+        st.session_state["basis"] = allowed[0]
+    with st.expander(f"Boundary basis: {BASIS_LABELS[st.session_state['basis']]}"):
+        st.radio(
+            "Place records by",
+            list(allowed),
+            key="basis",
+            format_func=lambda k: BASIS_LABELS[k],
+            disabled=len(allowed) == 1,
+        )
+        if len(allowed) == 1:
+            st.caption(
+                f"{LEVELS[level]}s: by location only; records carry no {LEVELS[level]} code."
+            )
+        else:
+            st.caption(
+                "CPD's CompStat sheets and the press count the district and beat CPD "
+                "recorded on each record; the current map places each record by where it "
+                "happened, comparable across years."
+            )
+
+
+def today() -> date:
+    """Today's date: the clock's, unless a test fixed it in the session."""
+    fixed = st.session_state.get(TODAY_KEY)
+    return fixed if isinstance(fixed, date) else date.today()
+
+
 def page(ref: data.StoreRef, found: data.Facts, view: View) -> None:
-    current, previous = data.spans(view)
     labels = found.labels[view.level]
-    where = (
-        "Chicago"
-        if not view.area
-        else plain(report.area_title(view.level, view.area, labels.get(view.area)), 120)
-    )
-    st.title(f"{KIND_LABELS[view.kind].capitalize()}: {where}")
+    where = words.area_name(view.level if view.area else None, view.area, labels.get(view.area))
+    st.title(f"{KIND_LABELS[view.kind].capitalize()}: {plain(where, 120)}")
     st.markdown(freshness(found), unsafe_allow_html=True)
-    for note in notes(ref, view):
+    for note in notes(found):
         st.warning(note)
-    st.markdown(
-        f"**{trends.PERIOD_CHOICES[view.period].capitalize()}**: "
-        f"{current.start:%d %b %Y} to {current.end:%d %b %Y}, against "
-        f"{previous.start:%d %b %Y} to {previous.end:%d %b %Y}. Counting **{view.measure}**."
-    )
+    refused = range_problem(view)
+    if refused:
+        st.warning(refused)
+        return
+    current, previous = data.spans(view)
+    period = report.PERIOD_WORDS[view.period]
+    missing_now, missing_before = data.missing_months(ref, view)
+    gaps = words.gaps_note(missing_now, missing_before, period, (current, previous))
+    if gaps:
+        st.warning(gaps)
     panels = data.panels(ref, view)
-    show_compstat(ref, panels.compstat, view, incomplete=bool(data.coverage_warnings(ref, view)))
+    st.markdown(
+        f"**{words.headline(panels.compstat, view.kind, period)}**  \n"
+        f"{PERIOD_LABELS[view.period].split(',')[0]}: {report.span_text(current)}, "
+        f"against {period.against}: {report.span_text(previous)}. Counting "
+        f"**{view.measure}**, placed by {words.BASIS_WORDS[view.basis]}."
+    )
+    gone = (
+        words.all_missing(missing_now, current),
+        words.all_missing(missing_before, previous),
+    )
+    partial = (bool(missing_now), bool(missing_before))
+    show_compstat(ref, panels, view, where, (current, previous), gone, partial)
     show_map(ref, view, data.map_table(ref, view))
-    show_details(panels, view)
+    show_details(ref, panels, view, (current, previous), (missing_now, missing_before))
     show_definitions(found, view)
 
 
@@ -221,12 +290,15 @@ def freshness(found: data.Facts) -> str:
     )
 
 
-def notes(ref: data.StoreRef, view: View) -> list[str]:
+def notes(found: data.Facts) -> list[str]:
+    """Warnings above the figures: link settings that were ignored, then stale data."""
     out = []
     ignored = st.session_state.get("url_notes") or []
     if ignored:
         out.append(bad_settings_note(ignored))
-    out += [f"{w}. Verdicts are withheld." for w in data.coverage_warnings(ref, view)]
+    stale = words.stale_note(found.bounds.latest, today())
+    if stale:
+        out.append(stale)
     return out
 
 
@@ -252,14 +324,17 @@ def show_map(ref: data.StoreRef, view: View, table: pd.DataFrame) -> None:
     deck = mapview.SerializedDeck(data.map_json(ref, view))
     st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=600)
     st.markdown(legend(table, view), unsafe_allow_html=True)
-    st.caption("Click an area to select it. Hover for its numbers.")
+    caption = "Click an area to select it. Hover for its numbers."
+    if view.level == "beat" and view.area:
+        caption += " The selected beat's district is outlined in purple, its beats labelled."
+    st.caption(caption)
 
 
 def legend(table: pd.DataFrame, view: View) -> str:
     order = (
         list(dict.fromkeys(table.sort_values("rate")["category"]))
         if view.metric == "count"
-        else list(CHANGE_COLOURS)
+        else [*CHANGE_COLOURS, data.NOT_COMPARABLE]
     )
     colours = dict(zip(table["category"], table["fill"], strict=True))
     items = "".join(
@@ -270,37 +345,59 @@ def legend(table: pd.DataFrame, view: View) -> str:
     title = (
         "Per year at this period's pace (fixed classes)"
         if view.metric == "count"
-        else "Change against last year"
+        else f"Change against {report.PERIOD_WORDS[view.period].against}"
     )
     return f'<div class="legend"><b>{title}:</b>{items}</div>'
 
 
-def show_compstat(ref: data.StoreRef, compstat: pd.DataFrame, view: View, incomplete: bool) -> None:
-    st.subheader("This period against last year")
-    shown = compstat if not incomplete else trends.mark_incomplete(compstat)
-    table = pd.DataFrame(
-        {
-            "what": shown["kind"].str.replace("_", " "),
-            "this period": shown["current"],
-            "last year": shown["previous"],
-            "change": [
-                f"{c - p:+d} ({stats.describe_pct(c, p)})"
-                for c, p in zip(shown["current"], shown["previous"], strict=True)
-            ],
-            "verdict": shown["verdict"],
-        }
+def show_compstat(
+    ref: data.StoreRef,
+    panels: data.Panels,
+    view: View,
+    where: str,
+    spans: tuple[trends.Span, trends.Span],
+    gone: tuple[bool, bool],
+    partial: tuple[bool, bool],
+) -> None:
+    """The CompStat table (headers name both spans), the basis line, brief and CSV.
+    `gone`: (this span, the comparison span) has no record at all in the store;
+    `partial`: it lacks some months."""
+    period = report.PERIOD_WORDS[view.period]
+    st.subheader(f"{period.now.capitalize()} against {period.against}")
+    st.table(words.compstat_display(panels.compstat, period, spans, gone, partial))
+    line = words.basis_difference(
+        panels.compstat, panels.other_basis, view.basis, view.level, where, period
     )
-    st.table(table.set_index("what"))  # static HTML: wraps on a phone, large when projected
-    sentence = headline(shown, view)
-    if sentence:
-        st.markdown(sentence)
+    if line:
+        st.markdown(plain(line, 900))
     brief_button(ref, view)
+    export = report.export_table(
+        panels.compstat,
+        area=view.area,
+        area_name=where,
+        level=view.level,
+        period=view.period,
+        current=spans[0],
+        previous=spans[1],
+        measure=view.measure,
+        basis=view.basis,
+        missing=gone,
+    )
     st.download_button(
         "Download this table (CSV)",
-        safe_csv(shown),
-        file_name=f"compstat_{view.level}_{view.area or 'city'}_{view.as_of}.csv",
+        safe_csv(export),
+        file_name=f"compstat_{_file_part(view)}_{spans[0].start}_{spans[0].end}.csv",
         mime="text/csv",
+        key="table_csv",
     )
+
+
+def _file_part(view: View) -> str:
+    """'district_17', 'community_area_albany_park', 'city': safe in a file name."""
+    if not view.area:
+        return "city"
+    key = "".join(c if c.isalnum() else "_" for c in view.area.lower())
+    return f"{view.level}_{key}"
 
 
 def brief_button(ref: data.StoreRef, view: View) -> None:
@@ -324,24 +421,30 @@ def brief_button(ref: data.StoreRef, view: View) -> None:
         )
 
 
-def headline(compstat: pd.DataFrame, view: View) -> str:
-    """The selected kind's change in one plain sentence (none when the data has a hole)."""
-    row = compstat.set_index("kind").loc[view.kind.replace("-", "_")].to_dict()
-    if row["verdict"] == trends.INCOMPLETE:
-        return ""
-    what = KIND_LABELS[view.kind].split(" (")[0]
-    return report.summary_sentence(row, what, trends.PERIOD_CHOICES[view.period])
-
-
-def show_details(panels: data.Panels, view: View) -> None:
+def show_details(
+    ref: data.StoreRef,
+    panels: data.Panels,
+    view: View,
+    spans: tuple[trends.Span, trends.Span],
+    missing: tuple[list[str], list[str]],
+) -> None:
+    period = report.PERIOD_WORDS[view.period]
+    names = (
+        f"{period.now} ({report.span_text(spans[0])})",
+        f"{period.before} ({report.span_text(spans[1])})",
+        f"{period.now}, 4-week mean",
+    )
+    gaps = (words.gap_weeks(spans[0], missing[0]), words.gap_weeks(spans[1], missing[1]))
     weekly, hours, people, recent = st.tabs(
-        ["Weekly trend", "Hour and weekday", "Age and sex", "Recent incidents"]
+        ["Weekly trend", "Hour and weekday", "Age and sex", "Incidents"]
     )
     with weekly:
-        long, spec = charts.weekly_chart(panels.weekly, view.measure)
+        long, spec = charts.weekly_chart(panels.weekly, view.measure, names, gaps)
         st.vega_lite_chart(long, spec, height=300, width="stretch")
+        if any(gaps):
+            st.caption("Weeks in months with no records at all are left out of the lines.")
         with st.expander("The numbers behind the chart"):
-            st.dataframe(panels.weekly, width="stretch")
+            st.dataframe(charts.weekly_named(panels.weekly, names, gaps), width="stretch")
     with hours:
         st.caption("Victims in this period by weekday and local hour.")
         st.dataframe(panels.hours, width="stretch")
@@ -349,13 +452,18 @@ def show_details(panels: data.Panels, view: View) -> None:
         st.caption("Victims in this period by age band and sex (as published; many are 'unknown').")
         st.dataframe(panels.age_sex, width="stretch")
     with recent:
-        st.caption("Latest incidents in this period, newest first, at block level.")
+        st.caption(
+            f"The latest {len(panels.recent)} incidents of this period, newest first, at block "
+            "level. The download has every incident of the period."
+        )
         st.dataframe(panels.recent, hide_index=True, width="stretch")
         st.download_button(
-            "Download these incidents (CSV)",
-            safe_csv(panels.recent),
-            file_name=f"incidents_{view.level}_{view.area or 'city'}.csv",
+            "Download every incident of the period (CSV)",
+            lambda: safe_csv(data.all_incidents(ref, view)),
+            file_name=f"incidents_{_file_part(view)}_{view.kind}_"
+            f"{spans[0].start}_{spans[0].end}.csv",
             mime="text/csv",
+            key="incidents_csv",
         )
 
 
@@ -366,6 +474,10 @@ def show_definitions(found: data.Facts, view: View) -> None:
                 f"- {line}"
                 for line in [
                     *report.DEFINITIONS,
+                    "Periods: year to date and custom ranges are compared with the same dates "
+                    "a year earlier; the last 28 days with the same 28 days a year earlier "
+                    "(or, if chosen, the 28 days before); the last 12 months with the 12 "
+                    "months before.",
                     f"Boundary basis: {report.BASIS_NOTES[view.basis]}.",
                     "Verdict: 'likely increase/decrease' means a change this large would happen by "
                     "chance less than 1 time in 20 if the underlying rate had not changed; 'within "

@@ -29,6 +29,7 @@ INCOMPLETE = "incomplete data"
 PERIOD_CHOICES = {
     "ytd": "year to date",
     "28d": "last 28 days",
+    "28d-prev": "last 28 days against the previous 28",
     "12m": "last 12 months",
     "custom": "custom range",
 }
@@ -66,6 +67,12 @@ def last_28_days(as_of: date) -> tuple[Span, Span]:
     """(the 28 days ending on as_of, the 28 days before those)."""
     current = Span(as_of - timedelta(days=27), as_of)
     return current, Span(current.start - timedelta(days=28), current.start - timedelta(days=1))
+
+
+def a_year_earlier(span: Span) -> Span:
+    """As many days as `span`, ending on the same calendar day a year earlier."""
+    end = shift_years(span.end, -1)
+    return Span(end - timedelta(days=span.days - 1), end)
 
 
 def count_in(victims: pd.DataFrame, span: Span, measure: str) -> int:
@@ -148,17 +155,18 @@ def period_spans(
     """(current, previous) spans for a named period.
 
     ytd: 1 Jan .. as_of against the same span last year; 28d: the last 28 days
-    against the 28 before; 12m: the last 365 days against the 365 before;
-    custom: start .. end against the same dates a year earlier.
+    against the same 28 days a year earlier (28d-prev: against the 28 days before);
+    12m: the last 365 days against the 365 ending a year earlier; custom: start ..
+    end against the same dates a year earlier.
     """
     check_choice("period", period, list(PERIOD_CHOICES))
     if period == "ytd":
         return year_to_date(as_of)
-    if period == "28d":
+    if period == "28d-prev":
         return last_28_days(as_of)
-    if period == "12m":
-        current = Span(as_of - timedelta(days=364), as_of)
-        return current, Span(current.start - timedelta(days=365), current.start - timedelta(days=1))
+    if period in ("28d", "12m"):
+        current = Span(as_of - timedelta(days=27 if period == "28d" else 364), as_of)
+        return current, a_year_earlier(current)
     if start is None or end is None or start > end:
         raise ValueError(f"a custom period needs start <= end; got {start} .. {end}")
     current = Span(start, end)

@@ -8,12 +8,30 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import given
 
-from ui.state import Bounds, View, default_view, from_query, to_query
+from ui.state import (
+    DEFAULT_BASIS,
+    Bounds,
+    View,
+    bases_for,
+    carried_area,
+    carried_basis,
+    default_view,
+    from_query,
+    from_widgets,
+    range_problem,
+    to_query,
+)
 
 BOUNDS = Bounds(
     first=date(2015, 1, 1),
     latest=date(2026, 8, 3),
-    areas={"district": ("1", "17"), "beat": ("0111", "1713"), "community_area": ("ALBANY PARK",)},
+    areas={
+        "district": ("1", "17"),
+        "beat": ("0111", "1722", "1713", "1711"),
+        "community_area": ("ALBANY PARK",),
+        "zip_code": ("60625",),
+        "neighborhood": ("ALBANY PARK",),
+    },
 )
 
 
@@ -60,7 +78,6 @@ def test_round_trip(view: View) -> None:
         ({"area": "1713"}, ["area"]),  # a beat while the level is district
         ({"as_of": "2031-01-01"}, ["as_of"]),  # after the data
         ({"as_of": "yesterday"}, ["as_of"]),
-        ({"period": "custom", "start": "2026-05-01", "end": "2026-01-01"}, ["end", "start"]),
         ({"present": "maybe", "utm_source": "x"}, ["present", "utm_source"]),
         ({"kind": "x" * 10_000}, ["kind"]),
     ],
@@ -70,7 +87,6 @@ def test_round_trip(view: View) -> None:
         "wrong-level",
         "future",
         "not-a-date",
-        "reversed-range",
         "junk",
         "huge",
     ],
@@ -106,8 +122,121 @@ def test_any_url_gives_a_valid_view(params) -> None:
     view, _ = from_query(params, BOUNDS)
     assert view.as_of is not None and BOUNDS.first <= view.as_of <= BOUNDS.latest
     assert view.area == "" or view.area in BOUNDS.areas[view.level]
+    assert view.basis in bases_for(view.level)
     assert from_query(to_query(view), BOUNDS) == (view, [])
 
 
 def test_default_view_is_bound_to_the_latest_date() -> None:
     assert default_view(BOUNDS).as_of == BOUNDS.latest
+
+
+# -- issue 13: basis defaults, refused ranges, selection kept across levels ----------------
+
+
+@pytest.mark.parametrize(
+    ("params", "basis", "ignored"),
+    [
+        ({}, "recorded", []),
+        ({"level": "beat"}, "recorded", []),
+        ({"level": "community_area"}, "geometry", []),
+        ({"level": "zip_code"}, "geometry", []),
+        ({"level": "neighborhood"}, "geometry", []),
+        ({"level": "district", "basis": "geometry"}, "geometry", []),
+        ({"level": "zip_code", "basis": "recorded"}, "geometry", ["basis"]),
+        ({"level": "neighborhood", "basis": "recorded"}, "geometry", ["basis"]),
+    ],
+    ids=[
+        "district-default",
+        "beat-default",
+        "community-area-default",
+        "zip-default",
+        "neighborhood-default",
+        "geometry-asked",
+        "zip-recorded-refused",
+        "neighborhood-recorded-refused",
+    ],
+)
+def test_basis_defaults_to_cpd_codes_for_districts_and_beats(params, basis, ignored) -> None:
+    view, notes = from_query(params, BOUNDS)
+    assert (view.basis, notes) == (basis, ignored)
+
+
+def test_zip_codes_and_neighbourhoods_have_only_the_geometry_basis() -> None:
+    assert bases_for("district") == bases_for("beat") == ("geometry", "recorded")
+    assert bases_for("zip_code") == bases_for("neighborhood") == ("geometry",)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "problem"),
+    [
+        (date(2026, 5, 1), date(2026, 1, 1), "ends (01 Jan 2026) before it starts (01 May 2026)"),
+        (None, date(2026, 1, 1), "needs both a first and a last day"),
+        (date(2026, 5, 1), None, "needs both a first and a last day"),
+        (date(2026, 1, 1), date(2026, 1, 1), ""),
+    ],
+    ids=["reversed", "no-start", "no-end", "one-day"],
+)
+def test_reversed_or_empty_ranges_are_refused_not_repaired(start, end, problem) -> None:
+    view = from_widgets({"period": "custom", "start": start, "end": end, "as_of": date(2026, 8, 3)})
+    assert (view.start, view.end) == (start, end)  # kept as asked
+    if problem:
+        assert problem in range_problem(view)
+    else:
+        assert range_problem(view) == ""
+
+
+def test_a_reversed_range_in_a_link_is_kept_for_the_page_to_refuse() -> None:
+    params = {"period": "custom", "start": "2026-05-01", "end": "2026-01-01"}
+    view, notes = from_query(params, BOUNDS)
+    assert (view.start, view.end, notes) == (date(2026, 5, 1), date(2026, 1, 1), [])
+    assert "before it starts" in range_problem(view)
+
+
+def test_a_custom_period_without_dates_opens_on_this_year_to_date() -> None:
+    view, _ = from_query({"period": "custom", "as_of": "2020-11-29"}, BOUNDS)
+    assert (view.start, view.end) == (date(2020, 1, 1), date(2020, 11, 29))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "area", "carried"),
+    [
+        ("district", "beat", "17", "1711"),  # the district's first beat, by number
+        ("district", "beat", "1", "0111"),
+        ("district", "beat", "", ""),
+        ("beat", "district", "1722", "17"),
+        ("beat", "district", "0111", "1"),
+        ("district", "community_area", "17", ""),
+        ("community_area", "beat", "ALBANY PARK", ""),
+    ],
+    ids=[
+        "district-to-beats",
+        "district-1-to-beats",
+        "city-stays-city",
+        "beat-to-its-district",
+        "zero-padded-beat",
+        "no-containment",
+        "no-containment-back",
+    ],
+)
+def test_switching_level_keeps_the_selection_meaningful(old, new, area, carried) -> None:
+    assert carried_area(old, new, area, BOUNDS) == carried
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "basis", "carried"),
+    [
+        ("district", "beat", "recorded", "recorded"),
+        ("district", "beat", "geometry", "geometry"),  # chosen on purpose: kept
+        ("district", "community_area", "recorded", "geometry"),  # the default: follows
+        ("district", "zip_code", "recorded", "geometry"),
+        ("zip_code", "district", "geometry", "recorded"),
+        ("community_area", "beat", "recorded", "recorded"),
+    ],
+)
+def test_switching_level_keeps_a_chosen_basis_where_allowed(old, new, basis, carried) -> None:
+    assert carried_basis(old, new, basis) == carried
+    assert carried in bases_for(new)
+
+
+def test_every_level_has_a_default_basis_it_allows() -> None:
+    assert all(DEFAULT_BASIS[level] in bases_for(level) for level in DEFAULT_BASIS)

@@ -7,17 +7,44 @@ from typing import Any
 import pandas as pd
 
 # Okabe-Ito colours, safe for colour-blind readers.
-SERIES_COLOURS = {"this period": "#D55E00", "same period last year": "#0072B2"}
-MEAN_COLOUR = "#000000"
+NOW_COLOUR, BEFORE_COLOUR, MEAN_COLOUR = "#D55E00", "#0072B2", "#000000"
+#: The columns of `profiles.weekly_this_vs_last`, in this order.
+WEEKLY_COLUMNS = ("this period", "same period last year", "this period, 4-week mean")
 
 
-def weekly_chart(weekly: pd.DataFrame, measure: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Long-form data and a spec: this period and last year per week, plus the rolling mean."""
-    long = weekly.reset_index().melt(id_vars="week", var_name="series", value_name="count")
-    series = list(SERIES_COLOURS) + [c for c in weekly.columns if c not in SERIES_COLOURS]
-    colours = [*SERIES_COLOURS.values(), MEAN_COLOUR]
+def weekly_named(
+    weekly: pd.DataFrame, names: tuple[str, str, str], gaps: tuple[set[int], set[int]]
+) -> pd.DataFrame:
+    """`weekly` with its three series renamed to `names` and the weeks in `gaps` (per
+    compared span) empty."""
+    frame = weekly.rename(columns=dict(zip(WEEKLY_COLUMNS, names, strict=True)))
+    for name, weeks in zip(names[:2], gaps, strict=True):
+        frame[name] = frame[name].astype("float").mask(frame.index.isin(sorted(weeks)))
+    return frame
+
+
+def weekly_chart(
+    weekly: pd.DataFrame,
+    measure: str,
+    names: tuple[str, str, str] = WEEKLY_COLUMNS,
+    gaps: tuple[set[int], set[int]] = (set(), set()),
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Long-form data and a spec: this period and its comparison per week, plus the
+    rolling mean. `names` label the two series in the legend (what the period is
+    compared against); weeks in `gaps` (per series) touch months with no record at
+    all and are left out, so a hole in the store never draws as a fall to zero."""
+    frame = weekly_named(weekly, names, gaps)
+    # Weeks left out stay as nulls, so the line breaks there instead of bridging the hole.
+    long = frame.reset_index().melt(id_vars="week", var_name="series", value_name="count")
+    series = list(names)
+    colours = [NOW_COLOUR, BEFORE_COLOUR, MEAN_COLOUR]
     spec: dict[str, Any] = {
-        "mark": {"type": "line", "point": False, "strokeWidth": 2.5},
+        "mark": {
+            "type": "line",
+            "point": False,
+            "strokeWidth": 2.5,
+            "invalid": "break-paths-show-domains",
+        },
         "encoding": {
             "x": {
                 "field": "week",

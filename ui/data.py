@@ -23,17 +23,18 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from geo.maplayers import style_areas
+from geo.maplayers import NO_DATA, style_areas
 from pipeline import profiles, report, trends
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.compstat import compare_areas, compstat
 from pipeline.queries import Reader, VictimFilter
 from pipeline.settings import Settings
 from pipeline.store import Store
-from ui import mapview
-from ui.state import Bounds, View
+from ui import mapview, words
+from ui.state import Bounds, View, bases_for, district_of_beat
 
 RECENT_SHOWN = 50  # incidents listed on the page; the CSV download has them all
+NOT_COMPARABLE = "not comparable (months missing)"
 
 
 @dataclass(frozen=True)
@@ -147,20 +148,33 @@ def map_table(ref: StoreRef, view: View) -> pd.DataFrame:
         table = compare_areas(
             q, view.level, current, previous, view.measure, view.kind, view.basis
         ).table
-    return style_areas(
+    styled = style_areas(
         table, view.metric, breaks(ref, view.level, view.kind, view.measure), current.days
     )
+    if view.metric == "change":  # a hole in the store is no change to colour
+        hole = styled["verdict"].eq(trends.INCOMPLETE)
+        styled["category"] = styled["category"].mask(hole, NOT_COMPARABLE)
+        styled["fill"] = [
+            list(NO_DATA) if gone else fill for gone, fill in zip(hole, styled["fill"], strict=True)
+        ]
+    return styled
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def map_json(ref: StoreRef, view: View) -> str:
-    """The map's deck.gl JSON for a view."""
+    """The map's deck.gl JSON for a view. A selected beat is shown inside its district:
+    the district outlined, its beats labelled, the view fitted to it."""
+    context = None
+    if view.level == "beat" and view.area:
+        district = district_of_beat(view.area)
+        context = next((s for s in layer_shapes(ref, "district") if s["key"] == district), None)
     return mapview.deck_json(
         layer_shapes(ref, view.level),
         map_table(ref, view),
         facts_labels(ref, view.level),
         view.level,
         view.area,
+        context,
     )
 
 
@@ -172,6 +186,8 @@ def facts_labels(ref: StoreRef, level: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Panels:
     compstat: pd.DataFrame
+    #: The same comparison on the other basis, where the level has both (else None).
+    other_basis: pd.DataFrame | None
     warnings: list[str]
     weekly: pd.DataFrame
     hours: pd.DataFrame
@@ -186,11 +202,17 @@ def panels(ref: StoreRef, view: View) -> Panels:
     current, previous = spans(view)
     level, key = (view.level, view.area) if view.area else (None, None)
     where = VictimFilter(current, view.kind, view.basis, level, key)
+    other = next((b for b in bases_for(view.level) if b != view.basis), None)
     with reader(ref) as q:
         result = compstat(q, level, key, current, previous, view.measure, view.basis)
         daily = q.daily(level, key, [current, previous], view.measure, view.basis, view.kind)
         return Panels(
             compstat=result.table,
+            other_basis=(
+                compstat(q, level, key, current, previous, view.measure, other).table
+                if key and other
+                else None
+            ),
             warnings=result.warnings,
             weekly=profiles.weekly_this_vs_last(daily, current, previous),
             hours=profiles.hour_by_weekday(q.hour_weekday_counts(where)),
@@ -213,6 +235,13 @@ def all_incidents(ref: StoreRef, view: View) -> pd.DataFrame:
 def coverage_warnings(ref: StoreRef, view: View) -> list[str]:
     current, previous = spans(view)
     return trends.coverage_gaps(months_with_records(ref), [previous, current])
+
+
+def missing_months(ref: StoreRef, view: View) -> tuple[list[str], list[str]]:
+    """Months ('YYYY-MM') with no record at all inside (this span, the comparison span)."""
+    have = months_with_records(ref)
+    current, previous = spans(view)
+    return words.missing_months(have, current), words.missing_months(have, previous)
 
 
 @st.cache_data(show_spinner=False, max_entries=2)

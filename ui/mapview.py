@@ -7,12 +7,14 @@ works in a meeting room with no internet.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pandas as pd
 import pydeck as pdk
+import shapely.geometry
 
-from pipeline import stats
+from pipeline import stats, trends
 
 LAYER_ID = "areas"
 CHICAGO_VIEW = pdk.ViewState(latitude=41.835, longitude=-87.69, zoom=9.4, pitch=0)
@@ -32,6 +34,11 @@ DEFAULT_ZOOM, DEFAULT_LABEL_SIZE = 11.8, 9  # levels added to the registry later
 CODED_LEVELS = ("district", "beat", "zip_code")  # labelled by key; the others by name
 OUTLINE = [30, 30, 30]
 SELECTED_OUTLINE = [0, 0, 0]
+CONTEXT_OUTLINE = [90, 0, 130]  # the selected beat's district: purple, unlike any class colour
+#: The map's size in CSS pixels assumed when fitting an area into view (the page's map
+#: is 600 px high; fit a phone's width, so the whole area shows there too).
+FIT_PIXELS = (360, 500)
+MAX_FIT_ZOOM = 13.0
 
 
 def features(
@@ -43,6 +50,11 @@ def features(
     for shape in shapes:
         row = rows.get(shape["key"], {})
         current, previous = row.get("current", 0), row.get("previous", 0)
+        change = (
+            "not comparable (months missing)"
+            if row.get("verdict") == trends.INCOMPLETE
+            else f"{int(current - previous):+d} ({stats.describe_pct(current, previous)})"
+        )
         out.append(
             {
                 "type": "Feature",
@@ -52,8 +64,7 @@ def features(
                     "name": _name(shape["key"], labels.get(shape["key"])),
                     "current": int(current),
                     "previous": int(previous),
-                    "change": f"{int(current - previous):+d} "
-                    f"({stats.describe_pct(current, previous)})",
+                    "change": change,
                     "verdict": row.get("verdict", stats.TOO_FEW),
                     "rate": row.get("rate", 0.0),
                     "category": row.get("category", ""),
@@ -81,8 +92,10 @@ def layer_data(
     labels: dict[str, str],
     level: str,
     selected: str,
+    context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The data of each layer, by layer id: areas, labels and (if any) the selected outline."""
+    """The data of each layer, by layer id: areas, labels, (if any) the selected outline
+    and the outline of the area around it (`context`: a selected beat's district)."""
     area_features = features(shapes, table, labels)
     data: dict[str, Any] = {
         LAYER_ID: {"type": "FeatureCollection", "features": area_features},
@@ -95,7 +108,13 @@ def layer_data(
     chosen = [f for f in area_features if f["properties"]["key"] == selected]
     if chosen:
         data["selected"] = {"type": "FeatureCollection", "features": chosen}
-    return data
+    if context is not None:
+        data["context"] = {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": context["geometry"], "properties": {}}],
+        }
+    order = [LAYER_ID, "context", "selected", "labels"]  # labels on top of every outline
+    return {i: data[i] for i in order if i in data}
 
 
 def deck(data: dict[str, Any], level: str, view_state: pdk.ViewState) -> pdk.Deck:
@@ -132,6 +151,13 @@ def deck(data: dict[str, Any], level: str, view_state: pdk.ViewState) -> pdk.Dec
             get_line_color=SELECTED_OUTLINE,
             line_width_min_pixels=4,
         ),
+        "context": dict(
+            type="GeoJsonLayer",
+            stroked=True,
+            filled=False,
+            get_line_color=CONTEXT_OUTLINE,
+            line_width_min_pixels=3,
+        ),
     }
     layers = [pdk.Layer(styles[i].pop("type"), data[i], id=i, **styles[i]) for i in data]
     return pdk.Deck(
@@ -149,17 +175,18 @@ def deck_json(
     labels: dict[str, str],
     level: str,
     selected: str,
+    context: dict[str, Any] | None = None,
 ) -> str:
-    """The deck.gl JSON the page sends, compact.
+    """The deck.gl JSON the page sends, compact. `context`: a shape (as `layer_shapes`
+    gives it) outlined around the selection, and the view fitted to it.
 
     pydeck's serializer walks every coordinate through Python hooks and indents
     the result; here it only serializes the small skeleton, and the layer data
     (plain lists and dicts) goes through `json.dumps` directly.
     """
-    data = layer_data(shapes, table, labels, level, selected)
-    skeleton = json.loads(
-        deck({i: [] for i in data}, level, view_for(shapes, level, selected)).to_json()
-    )
+    data = layer_data(shapes, table, labels, level, selected, context)
+    view = fitted_view(context["geometry"]) if context else view_for(shapes, level, selected)
+    skeleton = json.loads(deck({i: [] for i in data}, level, view).to_json())
     for layer in skeleton["layers"]:
         layer["data"] = data[layer["id"]]
     return json.dumps(skeleton, separators=(",", ":"))
@@ -184,6 +211,25 @@ def view_for(shapes: list[dict[str, Any]], level: str, selected: str) -> pdk.Vie
         return CHICAGO_VIEW
     return pdk.ViewState(
         longitude=at[0], latitude=at[1], zoom=SELECTED_ZOOM.get(level, DEFAULT_ZOOM), pitch=0
+    )
+
+
+def fitted_view(geometry: dict[str, Any]) -> pdk.ViewState:
+    """A view centred on a GeoJSON geometry (EPSG:4326 degrees), zoomed so it fits
+    FIT_PIXELS (deck.gl: the world is 512 px wide at zoom 0, Web Mercator)."""
+    west, south, east, north = shapely.geometry.shape(geometry).bounds
+
+    def mercator_y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / (2 * math.pi)
+
+    width = max((east - west) / 360, 1e-9)
+    height = max(mercator_y(north) - mercator_y(south), 1e-9)
+    zoom = math.log2(min(FIT_PIXELS[0] / (512 * width), FIT_PIXELS[1] / (512 * height)))
+    return pdk.ViewState(
+        longitude=round((west + east) / 2, 5),
+        latitude=round((south + north) / 2, 5),
+        zoom=round(min(zoom, MAX_FIT_ZOOM), 2),
+        pitch=0,
     )
 
 

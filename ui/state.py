@@ -1,7 +1,9 @@
 """What the page shows, as a small value; and its round trip through the URL.
 
 `from_query` never raises: every unknown or hostile value falls back to its
-default and is named in the returned notes, so a mangled link still opens.
+default and is named in the returned notes, so a mangled link still opens. A
+reversed custom range is kept as asked: the page refuses it with a note rather
+than showing other dates.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from pipeline.queries import BASES
 from pipeline.trends import PERIOD_CHOICES
 
 LEVELS = {area: level.people_title or level.title for area, level in REGISTRY.items()}
-METRICS = {"change": "change against last year", "count": "count (per year at this pace)"}
+#: The basis each level opens on. Districts and beats: the codes CPD recorded, which its
+#: CompStat sheets and the press count. The others: location on the current map (ZIP
+#: codes and neighbourhoods have no recorded code; a community area's count then agrees
+#: with its map, its population and the outreach page).
+DEFAULT_BASIS = {
+    area: "recorded" if area in ("district", "beat") else "geometry" for area in REGISTRY
+}
+METRICS = {"change": "change (against the comparison)", "count": "count (per year at this pace)"}
 WHOLE_CITY = ""
 MAX_PARAM_LENGTH = 64  # longer values are never valid: ignore without parsing
 
@@ -41,7 +50,7 @@ class View:
     measure: str = "victims"
     kind: str = "shootings"
     metric: str = "change"
-    basis: str = "geometry"
+    basis: str = DEFAULT_BASIS["district"]
     present: bool = False
 
 
@@ -72,6 +81,8 @@ def from_query(params: Mapping[str, str], bounds: Bounds) -> tuple[View, list[st
             ignored.append(name)
         else:
             values[name] = parsed
+    if "basis" not in values:  # a link without one opens on its level's default
+        values["basis"] = DEFAULT_BASIS.get(str(values.get("level", view.level)), view.basis)
     view = replace(view, **values)  # type: ignore[arg-type]
     view, dropped = _consistent(view, bounds)
     return view, sorted(set(ignored) | set(dropped))
@@ -116,9 +127,57 @@ def from_widgets(values: Mapping[str, object]) -> View:
     )
     if view.period != "custom":
         return replace(view, start=None, end=None)
-    if view.start and view.end and view.start > view.end:
-        return replace(view, start=view.end, end=view.start)
-    return view
+    return view  # a reversed or half-empty range is refused by the page, not repaired
+
+
+def bases_for(level: str) -> tuple[str, ...]:
+    """The bases a level can be counted on: geometry only where records carry no code."""
+    return BASES if REGISTRY[level].recorded_column else ("geometry",)
+
+
+def range_problem(view: View) -> str:
+    """Why a custom range cannot be shown ('' when it can), in plain words."""
+    if view.period != "custom":
+        return ""
+    if view.start is None or view.end is None:
+        return "The custom range needs both a first and a last day: pick both to see figures."
+    if view.start > view.end:
+        return (
+            f"The custom range ends ({view.end:%d %b %Y}) before it starts "
+            f"({view.start:%d %b %Y}): no figures are shown. Pick a last day on or after "
+            "the first."
+        )
+    return ""
+
+
+def district_of_beat(beat: str) -> str:
+    """A beat's district from its number: the first two digits ('1713' -> '17')."""
+    return str(int(beat[:2])) if beat[:2].isdigit() else ""
+
+
+def carried_area(old_level: str, new_level: str, area: str, bounds: Bounds) -> str:
+    """The area to select after switching level. District -> beats: the district's first
+    beat (the map then centres on the district, its beats labelled and its outline
+    drawn); beat -> districts: the beat's district; otherwise the whole city."""
+    if not area:
+        return WHOLE_CITY
+    if (old_level, new_level) == ("district", "beat"):
+        beats = sorted(
+            (b for b in bounds.areas.get("beat", ()) if district_of_beat(b) == area), key=int
+        )
+        return beats[0] if beats else WHOLE_CITY
+    if (old_level, new_level) == ("beat", "district"):
+        district = district_of_beat(area)
+        return district if district in bounds.areas.get("district", ()) else WHOLE_CITY
+    return WHOLE_CITY
+
+
+def carried_basis(old_level: str, new_level: str, basis: str) -> str:
+    """The basis after switching level: a basis chosen on purpose (not the old level's
+    default) is kept where the new level allows it; otherwise the new level's default."""
+    if basis != DEFAULT_BASIS[old_level] and basis in bases_for(new_level):
+        return basis
+    return DEFAULT_BASIS[new_level]
 
 
 def _parse(name: str, raw: str, bounds: Bounds) -> object | None:
@@ -144,12 +203,12 @@ def _consistent(view: View, bounds: Bounds) -> tuple[View, list[str]]:
     dropped = []
     if view.area and view.area not in bounds.areas.get(view.level, ()):
         view, dropped = replace(view, area=WHOLE_CITY), ["area"]
+    if view.basis not in bases_for(view.level):
+        view, dropped = replace(view, basis=DEFAULT_BASIS[view.level]), [*dropped, "basis"]
     if view.period == "custom":
-        start, end = view.start or bounds.first, view.end or view.as_of or bounds.latest
-        if start > end:
-            dropped += ["start", "end"]
-            start, end = bounds.first, bounds.latest
-        view = replace(view, start=start, end=end)
+        as_of = view.as_of or bounds.latest
+        start = view.start or max(bounds.first, as_of.replace(month=1, day=1))
+        view = replace(view, start=start, end=view.end or as_of)  # reversed: kept, refused
     else:
         view = replace(view, start=None, end=None)
     return view, dropped

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import streamlit as st
+
 BASE = """
 <style>
 /* Keep the main column inside a phone's width: wrap, never scroll sideways. */
@@ -29,3 +31,26 @@ h1 { font-size: 3rem !important; } h2, h3 { font-size: 2.2rem !important; }
   color: #000 !important; padding: 0.4rem 0.8rem !important; }
 </style>
 """
+
+# A date typed into a date field applies on Enter, not only when the field loses focus:
+# Streamlit's date field commits when focus leaves it while its calendar is closed, so
+# Enter acts as a click outside (which closes the calendar) and then leaves the field.
+# Trusted, constant code, registered once per process (this module is imported once).
+ENTER_APPLIES_DATES = st.components.v2.component(
+    "enter_applies_dates",
+    js="""
+export default function () {
+  const onKey = (event) => {
+    const target = event.target;
+    if (event.key !== "Enter" || event.isComposing || !(target instanceof HTMLElement)) return;
+    if (!target.closest('[data-testid="stDateInputField"]')) return;
+    for (const type of ["pointerdown", "mousedown", "pointerup", "mouseup"]) {
+      document.body.dispatchEvent(new PointerEvent(type, { bubbles: true }));
+    }
+    target.blur();
+  };
+  document.addEventListener("keydown", onKey, true);
+  return () => document.removeEventListener("keydown", onKey, true);
+}
+""",
+)
