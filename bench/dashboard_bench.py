@@ -42,6 +42,11 @@ def wall(app: Any) -> float:
     return seconds
 
 
+def wall_after(app: Any, _changed: Any) -> float:
+    """`wall(app)` once a control has been set (the argument orders the two)."""
+    return wall(app)
+
+
 def interactions(app: Any, repeat: int, areas: list[str]) -> dict[str, list[float]]:
     """Wall time of `repeat` new values of each control, one control at a time."""
     from pipeline.aggregate import KINDS, MEASURES
@@ -49,11 +54,13 @@ def interactions(app: Any, repeat: int, areas: list[str]) -> dict[str, list[floa
     from ui.state import LEVELS
 
     times: dict[str, list[float]] = {}
-    times["area"] = [wall(_set(app.selectbox(key="area"), a)) for a in areas[1 : repeat + 1]]
+    times["area"] = [
+        wall_after(app, _set(app.selectbox(key="area"), a)) for a in areas[1 : repeat + 1]
+    ]
     latest = app.date_input(key="as_of").value
     assert isinstance(latest, date)
     times["as-of"] = [
-        wall(_set(app.date_input(key="as_of"), latest - timedelta(days=9 * k)))
+        wall_after(app, _set(app.date_input(key="as_of"), latest - timedelta(days=9 * k)))
         for k in range(1, repeat + 1)
     ]
     choices = {
@@ -62,16 +69,19 @@ def interactions(app: Any, repeat: int, areas: list[str]) -> dict[str, list[floa
         "measure": (app.radio, [m for m in MEASURES if m != "victims"]),
         "period": (app.selectbox, [p for p in PERIOD_CHOICES if p not in ("ytd", "custom")]),
     }
+    _set(app.selectbox(key="area"), "")  # the whole city: valid at every level
+    app.run()
     for key, (find, values) in choices.items():
-        times[key] = [wall(_set(find(key=key), v)) for v in values[:repeat]]
+        times[key] = [wall_after(app, _set(find(key=key), v)) for v in values[:repeat]]
         _set(find(key=key), {"level": "district", "kind": "shootings"}.get(key, values[0]))
-    times["back to a seen view"] = [wall(_set(app.radio(key="level"), "district"))]
+        app.run()
+    times["back to a seen view"] = [wall_after(app, _set(app.radio(key="level"), "district"))]
     return times
 
 
 def _set(control: Any, value: Any) -> Any:
     control.set_value(value)
-    return control.root if hasattr(control, "root") else control
+    return control
 
 
 def main() -> None:
@@ -117,7 +127,7 @@ def map_payloads(data: Path) -> dict[str, int]:
     from pipeline.config import LEVELS
     from pipeline.settings import Settings
     from ui import data as page_data
-    from ui.state import View
+    from ui.state import DEFAULT_BASIS, View
 
     ref = page_data.store_ref(Settings.from_env(data_dir=data))
     assert ref is not None
@@ -125,7 +135,7 @@ def map_payloads(data: Path) -> dict[str, int]:
     assert found is not None
     sizes = {}
     for level in LEVELS:
-        view = View(level=level, as_of=found.bounds.latest)
+        view = View(level=level, as_of=found.bounds.latest, basis=DEFAULT_BASIS[level])
         sizes[level] = len(page_data.map_json(ref, view).encode())
     return sizes
 
