@@ -15,7 +15,7 @@ from pipeline.export import safe_csv
 from pipeline.settings import Settings
 from ui import data, outreach_data, style
 from ui.mapview import SerializedDeck
-from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, deck_json
+from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, TOOLTIP, deck_json
 from ui.text import plain
 
 TEAM_SCOPES = {
@@ -138,7 +138,7 @@ def show_map(
             outreach_data.shapes(ref, level), trend, "category", EMERGING_COLOURS, open_now, radius
         )
         colours = EMERGING_COLOURS
-    st.pydeck_chart(SerializedDeck(spec), height=600, key="o_map")
+    st.pydeck_chart(SerializedDeck(spec, TOOLTIP), height=600, key="o_map")
     items = "".join(
         f'<span class="swatch" style="background: rgb({",".join(map(str, c))})"></span>{name}'
         for name, c in colours.items()

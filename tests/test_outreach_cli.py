@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,23 @@ def test_outreach_page_with_no_store(tmp_path, monkeypatch) -> None:
     at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "1_Outreach.py"), default_timeout=60)
     at.run()
     assert not at.exception and "python -m pipeline sync" in at.info[0].value
+
+
+def test_outreach_map_tooltip_names_the_fields_its_layers_carry(store, monkeypatch) -> None:
+    """The Outreach map's tooltip is its own, not the dashboard's {current}/{verdict}."""
+    monkeypatch.setenv("DATA_DIR", str(store))
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "1_Outreach.py"), default_timeout=120)
+    at.run()
+    chart = at.get("deck_gl_json_chart")[0].proto
+    tooltip = json.loads(chart.tooltip)["html"]
+    fields = set(re.findall(r"{(\w+)}", tooltip))
+    spec = json.loads(chart.json)
+    carried = {
+        key
+        for layer in spec["layers"]
+        for item in (
+            layer["data"]["features"] if isinstance(layer["data"], dict) else layer["data"]
+        )
+        for key in (item.get("properties", item))
+    }
+    assert fields and fields <= carried, (fields, carried)

@@ -194,10 +194,11 @@ def deck_json(
 
 class SerializedDeck(pdk.Deck):
     """A deck already turned into JSON (cached per view), so a rerun skips pydeck's
-    serializer; `st.pydeck_chart` only needs `to_json()` and the tooltip."""
+    serializer; `st.pydeck_chart` only needs `to_json()` and the tooltip, which must be
+    the one of the layers in `spec` (the Outreach map's fields are not the dashboard's)."""
 
-    def __init__(self, spec: str):
-        super().__init__(layers=[], map_provider=None, map_style=None, tooltip=TOOLTIP)
+    def __init__(self, spec: str, tooltip: dict[str, Any] | None = None):
+        super().__init__(layers=[], map_provider=None, map_style=None, tooltip=tooltip or TOOLTIP)
         self._spec = spec
 
     def to_json(self) -> str:
