@@ -71,32 +71,6 @@ def between_dates(victims: pd.DataFrame, start: date | None, end: date | None) -
     return victims.loc[keep]
 
 
-def count_by_area(
-    victims: pd.DataFrame,
-    by: str,
-    measure: str = "victims",
-    kind: str = "shootings",
-    areas: Sequence[str] = (),
-) -> pd.DataFrame:
-    """Counts per area: columns `by` and `count`, one row per area.
-
-    Every key in `areas` appears (with 0 if nothing happened there); rows with
-    no area code are counted under `UNKNOWN_AREA`, never dropped. Incidents are
-    distinct case numbers within each area.
-    """
-    check_choice("by", by, AREA_COLUMNS)
-    check_choice("measure", measure, MEASURES)
-    rows = select_kind(victims, kind)
-    keys = rows[by].astype("string").fillna(UNKNOWN_AREA)
-    if measure == "victims":
-        counts = keys.value_counts()
-    else:
-        counts = rows["case_number"].groupby(keys).nunique()
-    index = sorted(set(areas) | set(counts.index), key=area_sort_key)
-    counts = counts.reindex(index, fill_value=0).astype("int64")
-    return pd.DataFrame({by: pd.Series(index, dtype="string"), "count": counts.to_numpy()})
-
-
 def area_sort_key(key: str) -> tuple[int, int, str]:
     """Numeric keys in numeric order ('2' before '10'), names alphabetically, unknown last."""
     if key == UNKNOWN_AREA:

@@ -51,15 +51,7 @@ def compstat(
     )
     totals = counts.groupby(["kind", "span"])["n"].sum()
     rows = [
-        {
-            "kind": kind.replace("-", "_"),
-            **compare_counts(
-                int(totals.get((kind, 0), 0)),
-                int(totals.get((kind, 1), 0)),
-                current.days,
-                previous.days,
-            ),
-        }
+        {"kind": kind.replace("-", "_"), **_compared(totals, kind, current, previous)}
         for kind in KINDS
     ]
     label = reader.area_labels(level).get(key or "") if level else None
@@ -107,15 +99,7 @@ def compare_areas(
     totals = counts.groupby(["key", "span"])["n"].sum()
     areas = set(reader.area_labels(level)) | set(counts["key"])
     rows = [
-        {
-            "area": area,
-            **compare_counts(
-                int(totals.get((area, 0), 0)),
-                int(totals.get((area, 1), 0)),
-                current.days,
-                previous.days,
-            ),
-        }
+        {"area": area, **_compared(totals, area, current, previous)}
         for area in sorted(areas, key=area_sort_key)
     ]
     return _finish(
@@ -126,6 +110,13 @@ def compare_areas(
         measure,
         basis,
         f"{kind.replace('-', ' ')}, every {level.replace('_', ' ')}",
+    )
+
+
+def _compared(totals: pd.Series, what: str, current: Span, previous: Span) -> dict[str, object]:
+    """The comparison of `what`'s sums over span 0 (current) and span 1 (previous)."""
+    return compare_counts(
+        int(totals.get((what, 0), 0)), int(totals.get((what, 1), 0)), current.days, previous.days
     )
 
 

@@ -405,24 +405,9 @@ def latest_date(store: Store) -> date:
         return q.latest_date()
 
 
-def resolve_area(store: Store, by: str, value: str) -> str:
-    with store.reader() as q:
-        return q.resolve_area(by, value)
-
-
-def coverage_warnings(store: Store, spans: list[Span]) -> list[str]:
-    with store.reader() as q:
-        return q.coverage_warnings(spans)
-
-
 def resolve_as_of(store: Store, asked: date | None) -> date:
     with store.reader() as q:
         return q.resolve_as_of(asked)
-
-
-def area_labels(store: Store, by: str) -> dict[str, str]:
-    with store.reader() as q:
-        return q.area_labels(by)
 
 
 @dataclass

@@ -14,14 +14,7 @@ import pandas as pd
 
 from pipeline import stats
 from pipeline.aggregate import (
-    AREA_COLUMNS,
-    KINDS,
-    MEASURES,
-    UNKNOWN_AREA,
-    area_sort_key,
-    between_dates,
     check_choice,
-    select_kind,
 )
 
 INCOMPLETE = "incomplete data"
@@ -75,13 +68,6 @@ def a_year_earlier(span: Span) -> Span:
     return Span(end - timedelta(days=span.days - 1), end)
 
 
-def count_in(victims: pd.DataFrame, span: Span, measure: str) -> int:
-    """Victims (rows) or incidents (distinct case numbers) within `span`."""
-    check_choice("measure", measure, MEASURES)
-    rows = between_dates(victims, span.start, span.end)
-    return len(rows) if measure == "victims" else int(rows["case_number"].nunique())
-
-
 def compare_counts(
     current: int, previous: int, current_days: int = 1, previous_days: int = 1
 ) -> dict[str, object]:
@@ -95,58 +81,6 @@ def compare_counts(
         "p_value": p_value,
         "verdict": stats.verdict(current, previous, p_value),
     }
-
-
-def compare_kinds(
-    victims: pd.DataFrame, current: Span, previous: Span, measure: str = "victims"
-) -> pd.DataFrame:
-    """One row per kind (shootings, fatal, non-fatal, homicides): the CompStat table."""
-    rows = []
-    for kind in KINDS:
-        chosen = select_kind(victims, kind)
-        counts = compare_counts(
-            count_in(chosen, current, measure),
-            count_in(chosen, previous, measure),
-            current.days,
-            previous.days,
-        )
-        rows.append({"kind": kind.replace("-", "_"), **counts})
-    return pd.DataFrame(rows, columns=["kind", *COMPARE_COLUMNS])
-
-
-def compare_areas(
-    victims: pd.DataFrame,
-    by: str,
-    current: Span,
-    previous: Span,
-    measure: str = "victims",
-    kind: str = "shootings",
-    areas: list[str] | tuple[str, ...] = (),
-) -> pd.DataFrame:
-    """One row per area (every key of `areas`, plus any unassigned) for one kind."""
-    check_choice("by", by, AREA_COLUMNS)
-    chosen = select_kind(victims, kind)
-    now = counts_per_area(between_dates(chosen, current.start, current.end), by, measure)
-    before = counts_per_area(between_dates(chosen, previous.start, previous.end), by, measure)
-    index = sorted(set(areas) | set(now.index) | set(before.index), key=area_sort_key)
-    rows = [
-        {
-            "area": area,
-            **compare_counts(
-                int(now.get(area, 0)), int(before.get(area, 0)), current.days, previous.days
-            ),
-        }
-        for area in index
-    ]
-    return pd.DataFrame(rows, columns=["area", *COMPARE_COLUMNS])
-
-
-def counts_per_area(rows: pd.DataFrame, by: str, measure: str) -> pd.Series:
-    """Victims or incidents per area key; rows with no area count under `UNKNOWN_AREA`."""
-    keys = rows[by].astype("string").fillna(UNKNOWN_AREA)
-    if measure == "victims":
-        return keys.value_counts()
-    return rows["case_number"].groupby(keys).nunique()
 
 
 def period_spans(
