@@ -259,6 +259,35 @@ class Reader:
             params,
         ).df()
 
+    def latest_sync(self, dataset: str = "victims") -> int:
+        """The id of the latest sync of `dataset`; StoreError when there was none."""
+        row = first_row(self.con, "SELECT max(sync_id) FROM sync_log WHERE dataset = ?", [dataset])
+        if row is None or row[0] is None:
+            raise StoreError(f"the store holds no {dataset} sync: {NO_STORE_HINT}")
+        return int(row[0])
+
+    def additions_and_deaths(self, after_sync: int, died: str) -> pd.DataFrame:
+        """Records added, and records updated with `died` among their changed fields, by
+        syncs after `after_sync`, of records still stored: what alerts announce."""
+        return self.con.execute(
+            "SELECT c.sync_id, c.change, c.record_id, c.case_number, c.occurred_at, c.block, "
+            "c.beat, c.district, c.community_area, c.gunshot, c.fatal FROM changes c "
+            "SEMI JOIN victims v ON v.unique_id = c.record_id WHERE c.sync_id > ? AND "
+            "(c.change = 'added' OR (c.change = 'updated' AND c.fatal AND c.fields_changed "
+            "LIKE ?)) ORDER BY c.occurred_at DESC, c.record_id",
+            [after_sync, f"%{died}%"],
+        ).df()
+
+    def recorded_areas_of_cases(self, case_numbers: list[str]) -> pd.DataFrame:
+        """Each case's recorded district, beat and community area: its first victim's."""
+        return self.con.execute(
+            "SELECT case_number, arg_min(district, (occurred_at, unique_id)) AS district, "
+            "arg_min(beat, (occurred_at, unique_id)) AS beat, "
+            "arg_min(community_area, (occurred_at, unique_id)) AS community_area "
+            "FROM victims WHERE list_contains(?, case_number) GROUP BY case_number",
+            [case_numbers],
+        ).df()
+
     def date_range(self) -> tuple[date, date]:
         """Local dates of the first and the latest record."""
         row = first_row(self.con, "SELECT min(occurred_at), max(occurred_at) FROM victims")
