@@ -1,0 +1,234 @@
+"""Rates per 100,000 residents, and the populations behind them.
+
+Definition (shown wherever a rate is): victims (or incidents) in the period per
+100,000 residents, *in this period*, not annualised: a year-to-date rate in
+November covers eleven months, a 28-day rate four weeks. The city-wide rate of
+the same period is shown beside every area's, which is the comparison that
+matters.
+
+Populations: the 2020 census by community area (77 areas, 2,746,388 residents;
+`pipeline/data/README.md`), matched to the boundary layer by the area *number*
+(`area_numbe`), never by name. No census figure exists for police districts, ZIP
+codes or neighbourhoods: their populations are ESTIMATES by area-weighted
+interpolation from community areas (PySAL `tobler`, in EPSG:26916 metres), which
+assumes people are spread evenly inside each community area. Beats get no rate:
+most have a few thousand residents, so an even spread over a community area
+(parks, rail yards, O'Hare) misplaces a large share of them, and a handful of
+shootings would swing the rate.
+
+Empirical-Bayes smoothing (esda) pulls each area's rate toward the city's by how
+little its own population says: small areas with few events stop dominating a
+ranking, large ones barely move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.layers import CRS, BoundaryLayer
+from pipeline.aggregate import UNKNOWN_AREA
+from pipeline.boundaries import LAYER_OF_AREA
+from pipeline.config import CITY
+from pipeline.errors import UsageError
+from pipeline.queries import Reader
+
+PER = 100_000
+POPULATION_FILE = Path(__file__).resolve().parent / "data" / "community_area_population_2020.csv"
+POPULATION_SOURCE = "2020 Census by community area (CMAP Community Data Snapshots)"
+#: The community-area property holding its number (1-77), the census file's GEOID.
+AREA_NUMBER_PROPERTY = "area_numbe"
+CENSUS_LEVEL = "community_area"
+ESTIMATED_LEVELS = ("district", "zip_code", "neighborhood")
+NO_RATE = {
+    "beat": (
+        "no rates for beats: no census count exists for them, and most beats are too small "
+        "(a few thousand residents) for an estimate spread from community areas to hold"
+    ),
+}
+RATE_DEFINITION = (
+    "Rate: per 100,000 residents in this period (not annualised), from the 2020 census "
+    "by community area."
+)
+
+
+@dataclass(frozen=True)
+class Population:
+    """Residents per area of one level, and whether they are counted or estimated."""
+
+    level: str
+    residents: pd.Series  # area key -> residents (float; estimates are not whole)
+    city: float  # the city's total from the same file
+    estimated: bool
+    source: str = POPULATION_SOURCE
+
+
+def read_population(path: Path | None = None) -> pd.DataFrame:
+    """`area_number` (int) and `residents` (int) per community area from a census CSV
+    with columns GEOID and TOT_POP (default: the 2020 file shipped in pipeline/data)."""
+    path = path or POPULATION_FILE
+    try:
+        raw = pd.read_csv(path, usecols=["GEOID", "TOT_POP"])
+    except FileNotFoundError:
+        raise UsageError(f"population file {path} does not exist") from None
+    except ValueError as exc:  # missing columns
+        raise UsageError(f"population file {path}: {exc}; expected GEOID and TOT_POP") from None
+    return _checked_population(raw, path)
+
+
+def population_by_area(reader: Reader, level: str, path: Path | None = None) -> Population | None:
+    """Residents per area of `level`: counted (community areas), estimated (districts, ZIP
+    codes, neighbourhoods) or None (beats, see `NO_RATE`)."""
+    if level in NO_RATE:
+        return None
+    if level != CENSUS_LEVEL and level not in ESTIMATED_LEVELS:
+        raise UsageError(f"level was {level!r} but rates exist for {_rate_levels()}")
+    census = read_population(path)
+    areas = community_area_residents(reader.boundary_layer(LAYER_OF_AREA[CENSUS_LEVEL]), census)
+    city = float(census["residents"].sum())
+    if level == CENSUS_LEVEL:
+        return Population(level, areas.drop(columns="geometry")["residents"], city, False)
+    target = reader.boundary_layer(LAYER_OF_AREA[level])
+    return Population(level, interpolate_residents(areas, layer_frame(target)), city, True)
+
+
+def community_area_residents(layer: BoundaryLayer, census: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The community-area layer (index: key) with each area's `residents`, matched by number;
+    UsageError naming the areas that match nothing on either side."""
+    numbers = {
+        key: int(str(props.get(AREA_NUMBER_PROPERTY, "")).strip() or -1)
+        for key, props in zip(layer.keys, layer.properties, strict=True)
+    }
+    by_number = census.set_index("area_number")["residents"]
+    unmatched = sorted(k for k, n in numbers.items() if n not in by_number.index)
+    unused = sorted(set(by_number.index) - set(numbers.values()))
+    if unmatched or unused:
+        raise UsageError(
+            "community areas and the population file do not match by number: "
+            f"areas without a population: {unmatched[:5]}; numbers with no area: {unused[:5]}"
+        )
+    frame = layer_frame(layer)
+    return frame.assign(residents=[float(by_number[numbers[k]]) for k in frame.index])
+
+
+def layer_frame(layer: BoundaryLayer) -> gpd.GeoDataFrame:
+    """A boundary layer as a GeoDataFrame indexed by key, in its CRS (EPSG:4326)."""
+    return gpd.GeoDataFrame(
+        {"geometry": layer.geometries}, index=pd.Index(layer.keys, name="key"), crs=layer.crs
+    )
+
+
+def interpolate_residents(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame) -> pd.Series:
+    """Residents of each `target` area (index: key) estimated from `source` areas'
+    `residents` by the share of each source's area inside it (`tobler` area-weighted
+    interpolation), computed in the city's projected CRS (metres), not in degrees."""
+    from tobler.area_weighted import area_interpolate  # heavy import: only when asked for
+
+    if source.crs is None or target.crs is None or source.crs != target.crs:
+        raise ValueError(f"CRS differ: source {source.crs}, target {target.crs} (want {CRS})")
+    projected = CITY.projected_crs
+    estimate = area_interpolate(
+        source_df=source[["residents", "geometry"]].reset_index(drop=True).to_crs(projected),
+        target_df=target[["geometry"]].reset_index(drop=True).to_crs(projected),
+        extensive_variables=["residents"],
+        # A target covering a quarter of a source gets a quarter of it, even where
+        # no target covers the rest (the default would hand the rest out too).
+        allocate_total=False,
+    )
+    return pd.Series(estimate["residents"].to_numpy(), index=target.index, name="residents")
+
+
+def rate(count: float, residents: float) -> float:
+    """Count per 100,000 residents (NaN without residents)."""
+    return count / residents * PER if residents and residents > 0 else float("nan")
+
+
+def crude_rates(counts: pd.Series, residents: pd.Series) -> pd.Series:
+    """Per 100,000 residents for each area of `counts` (NaN where the population is unknown)."""
+    people = residents.reindex(counts.index)
+    return (counts / people.where(people > 0) * PER).rename("rate")
+
+
+def smoothed_rates(counts: pd.Series, residents: pd.Series) -> pd.Series:
+    """Empirical-Bayes rates per 100,000 (esda `Empirical_Bayes`) for the areas of `counts`
+    with a population; NaN for the others (e.g. `unassigned`). Where areas vary less than
+    chance alone would make them (variance estimate <= 0), every area gets the pooled rate,
+    the usual floor at zero that esda leaves out."""
+    from esda.smoothing import Empirical_Bayes
+
+    people = residents.reindex(counts.index)
+    known = people.notna() & (people > 0)
+    out = pd.Series(np.nan, index=counts.index, name="rate_smoothed")
+    events, base = counts[known].to_numpy(float), people[known].to_numpy(float)
+    if not known.any():
+        return out
+    pooled = events.sum() / base.sum()
+    if _between_area_variance(events, base) <= 0:
+        out[known] = pooled * PER
+    else:
+        out[known] = Empirical_Bayes(events, base).r.ravel() * PER
+    return out
+
+
+def with_rates(table: pd.DataFrame, population: Population | None) -> pd.DataFrame:
+    """A per-area comparison (`area`, `current`, `previous`, ...) with, when there is a
+    population: `residents`, `rate` and `rate_previous` (per 100,000 in each period),
+    `rate_smoothed` (empirical Bayes, this period) and `city_rate` (every record in the
+    city, `unassigned` included, per 100,000 residents of the city). A new frame."""
+    if population is None:
+        return table.copy()
+    counts = table.set_index("area")
+    residents = population.residents.reindex(counts.index)
+    return table.assign(
+        residents=residents.to_numpy(),
+        rate=crude_rates(counts["current"], population.residents).to_numpy(),
+        rate_previous=crude_rates(counts["previous"], population.residents).to_numpy(),
+        rate_smoothed=smoothed_rates(counts["current"], population.residents).to_numpy(),
+        city_rate=rate(float(table["current"].sum()), population.city),
+    )
+
+
+def ranked_areas(table: pd.DataFrame, by: str = "current") -> pd.DataFrame:
+    """Areas from most to fewest by `by` (ties: the larger change first, then the area's
+    own order), `unassigned` last whatever its count, with a 1-based `rank` first
+    (none for `unassigned`). A new frame."""
+    if by not in table.columns:
+        raise ValueError(f"by was {by!r} but is expected to be in {list(table.columns)}")
+    placed = table["area"] != UNKNOWN_AREA
+    ordered = table[placed].sort_values(
+        [by, "change"], ascending=False, kind="stable", na_position="last"
+    )
+    ranked = pd.concat([ordered, table[~placed]], ignore_index=True)
+    ranks = pd.Series([*range(1, len(ordered) + 1), *[pd.NA] * int((~placed).sum())], dtype="Int64")
+    ranked.insert(0, "rank", ranks)
+    return ranked
+
+
+def _between_area_variance(events: np.ndarray, base: np.ndarray) -> float:
+    """The method-of-moments variance of the true rates (Marshall 1991), as esda computes it."""
+    pooled = events.sum() / base.sum()
+    spread = (base * (events / base - pooled) ** 2).sum() / base.sum()
+    return float(spread - pooled / base.mean())
+
+
+def _checked_population(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    numbers = pd.to_numeric(raw["GEOID"], errors="coerce")
+    residents = pd.to_numeric(raw["TOT_POP"], errors="coerce")
+    problems = []
+    if numbers.isna().any() or residents.isna().any():
+        problems.append(f"{int((numbers.isna() | residents.isna()).sum())} rows not numbers")
+    if numbers.duplicated().any():
+        problems.append(f"area numbers repeat: {sorted(set(numbers[numbers.duplicated()]))[:5]}")
+    if (residents < 0).any():
+        problems.append(f"{int((residents < 0).sum())} negative populations")
+    if problems:
+        raise UsageError(f"population file {path}: {'; '.join(problems)}")
+    return pd.DataFrame({"area_number": numbers.astype(int), "residents": residents.astype(int)})
+
+
+def _rate_levels() -> list[str]:
+    return [CENSUS_LEVEL, *ESTIMATED_LEVELS]

@@ -1,0 +1,334 @@
+"""Context beyond one year: the same period in each of the last five years, and every
+area of the level ranked, with rates per 100,000 residents. The ranked table is also
+the map's text equivalent (every area the map colours, with its numbers).
+
+Queries are cached here by the store's `StoreRef`, as in `ui.data`; the display frames
+are built by pure functions (`history_display`, `ranked_display`) the tests call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pipeline import report
+from pipeline.aggregate import UNKNOWN_AREA
+from pipeline.errors import UsageError
+from pipeline.history import same_span_by_year
+from pipeline.rates import (
+    NO_RATE,
+    RATE_DEFINITION,
+    Population,
+    population_by_area,
+    ranked_areas,
+    rate,
+    with_rates,
+)
+from pipeline.settings import Settings
+from pipeline.trends import COMPARE_COLUMNS, Span
+from ui import data, words
+from ui.state import LEVELS, View
+from ui.text import plain, squeeze
+
+YEARS = 5
+BAR, PARTIAL_BAR = "#0072B2", "#9DB9D3"  # Okabe-Ito blue; a paler one for incomplete years
+SMOOTHING_NOTE = (
+    "Smoothed rate: empirical Bayes (esda), which pulls each area's rate toward the "
+    "city's the fewer residents it has, so a small area with a few shootings does not "
+    "top the list by chance."
+)
+ESTIMATED_NOTE = (
+    "est.: estimated. No census count exists for {what}s: each gets the share of every "
+    "community area's 2020 population that its area covers "
+    "(area-weighted interpolation, PySAL tobler)."
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What `show_context` draws, for one view."""
+
+    history: pd.DataFrame  # history_display: one row per year
+    ranked: pd.DataFrame  # ranked_display: one row per area
+    estimated: bool  # populations are estimates (districts, ZIP codes, neighbourhoods)
+    has_rates: bool
+    city_rate: float | None
+    problem: str = ""  # why there are no rates when the population could not be matched
+
+
+def show_context(ref: data.StoreRef, found: data.Facts, view: View) -> None:
+    """The five-year chart and numbers for the selected area (or the city), then every
+    area of the level ranked: two h2 sections, like the page's others."""
+    context = build_context(ref, found, view)
+    period = report.PERIOD_WORDS[view.period]
+    where = words.area_name(
+        view.level if view.area else None, view.area, found.labels[view.level].get(view.area)
+    )
+    st.header(f"{period.now.capitalize()} in each of the last {YEARS} years: {plain(where)}")
+    st.vega_lite_chart(
+        context.history, history_chart(context.history, view.measure, where), width="stretch"
+    )
+    st.table(history_text(context.history))
+    st.caption(history_caption(context))
+    show_ranked(context, view)
+
+
+def show_ranked(context: Context, view: View) -> None:
+    level = LEVELS[view.level].lower()
+    st.header(f"Every {level}, ranked")
+    st.caption(
+        f"This table lists every {level} the map shows, with the numbers it colours: it is "
+        "the map's text equivalent. Select a column header to sort by it."
+    )
+    st.dataframe(
+        context.ranked, hide_index=True, width="stretch", column_config=formats(context.ranked)
+    )
+    notes = [RATE_DEFINITION, SMOOTHING_NOTE] if context.has_rates else []
+    if context.has_rates and context.city_rate is not None:
+        notes.insert(1, f"City-wide rate: {context.city_rate:.1f} per 100,000 residents.")
+    if context.estimated:
+        notes.append(ESTIMATED_NOTE.format(what=level))
+    if context.problem:
+        notes.append(f"No rates: {plain(context.problem, 300)}")  # it may name a file
+    elif view.level in NO_RATE:
+        notes.append(f"No rates for {level}s: {NO_RATE[view.level].split(': ', 1)[-1]}.")
+    st.caption(" ".join(notes))
+
+
+def build_context(ref: data.StoreRef, found: data.Facts, view: View) -> Context:
+    population, problem = level_population(ref, view.level, _population_path())
+    city, _ = level_population(ref, "community_area", _population_path())
+    city_people = city.city if city else None
+    years = history(ref, view)
+    area_people = _area_residents(view, population, city_people)
+    city_years = history(ref, _city_view(view)) if view.area and area_people else None
+    table = ranked(ref, view)
+    estimated = bool(population and population.estimated)
+    return Context(
+        history=history_display(
+            years, area_people, city_years, city_people, bool(view.area and estimated)
+        ),
+        ranked=ranked_display(table, view, found.labels[view.level], population),
+        estimated=estimated,
+        has_rates=population is not None,
+        city_rate=float(table["city_rate"].iloc[0]) if "city_rate" in table else None,
+        problem=problem,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def history(ref: data.StoreRef, view: View) -> pd.DataFrame:
+    """`pipeline.history.same_span_by_year` for the view's area (or the city)."""
+    current, _ = data.spans(view)
+    level, key = (view.level, view.area) if view.area else (None, None)
+    with data.reader(ref) as q:
+        return same_span_by_year(
+            q, level, key, view.basis, view.kind, view.measure, current, YEARS, period=view.period
+        )
+
+
+@st.cache_data(show_spinner="Estimating populations...", max_entries=8)
+def level_population(ref: data.StoreRef, level: str, path: str) -> tuple[Population | None, str]:
+    """Residents per area of `level` (None for beats), or None and why when the population
+    file does not fit the store's community areas; `path` '' is the shipped census."""
+    try:
+        with data.reader(ref) as q:
+            return population_by_area(q, level, Path(path) if path else None), ""
+    except UsageError as exc:  # a store of other areas: the page goes on without rates
+        return None, str(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def ranked(ref: data.StoreRef, view: View) -> pd.DataFrame:
+    """Every area of the level from the map's own comparison (`data.map_table`, built by
+    `compstat.compare_areas`), with rates, most first."""
+    table = data.map_table(ref, view)[["area", *COMPARE_COLUMNS]]
+    population, _ = level_population(ref, view.level, _population_path())
+    return ranked_areas(with_rates(table, population))
+
+
+def history_display(
+    years: pd.DataFrame,
+    residents: float | None = None,
+    city_years: pd.DataFrame | None = None,
+    city_residents: float | None = None,
+    estimated: bool = False,
+) -> pd.DataFrame:
+    """One row per year for people: Year, Dates, Count, and where there is a population
+    the rate per 100,000 (and the city's beside it), and a Note on missing months."""
+    out = pd.DataFrame(
+        {
+            "Year": years["year"].astype(str),
+            "Dates": [
+                report.span_text(Span(s, e))
+                for s, e in zip(years["start"], years["end"], strict=True)
+            ],
+            "Count": years["count"],
+        }
+    )
+    if residents:
+        name = f"Rate per 100,000{' (estimated)' if estimated else ''}"
+        out[name] = [_rate_or_na(c, residents) for c in years["count"]]
+    if residents and city_years is not None and city_residents:
+        out["City per 100,000"] = [_rate_or_na(c, city_residents) for c in city_years["count"]]
+    out["Note"] = [
+        _missing_note(n, m) for n, m in zip(years["count"], years["missing_months"], strict=True)
+    ]
+    return out
+
+
+def ranked_display(
+    table: pd.DataFrame, view: View, labels: dict[str, str], population: Population | None
+) -> pd.DataFrame:
+    """`ranked` for people: names as people say them, numbers rounded to one decimal,
+    columns named after the period and what it is compared with."""
+    period = report.PERIOD_WORDS[view.period]
+    names = {
+        "rank": "Rank",
+        "area": "Area",
+        "current": period.now.capitalize(),
+        "previous": period.before.capitalize(),
+        "change": "Change",
+        "pct_change": "Change %",
+        "verdict": "Verdict",
+    }
+    if population is not None:
+        estimated = " (est.)" if population.estimated else ""
+        names |= {
+            "residents": f"Residents{estimated}",
+            "rate": f"Per 100,000{estimated}",
+            "rate_smoothed": f"Smoothed{estimated}",
+            "city_rate": "City per 100,000",
+        }
+    out = table.round({"residents": 0}).round(1)[list(names)].rename(columns=names)
+    out["Area"] = [_area_label(view.level, k, labels) for k in table["area"]]
+    return out
+
+
+def formats(ranked: pd.DataFrame) -> dict[str, Any]:
+    """Numbers as people read them: residents with thousands separators, one decimal."""
+    config: dict[str, Any] = {}
+    for column in ranked.columns:
+        if column.startswith("Residents"):
+            config[column] = st.column_config.NumberColumn(format="localized")
+        elif column.startswith(("Per 100,000", "Smoothed", "City per", "Change %")):
+            config[column] = st.column_config.NumberColumn(format="%.1f")
+    return config
+
+
+def history_text(history: pd.DataFrame) -> pd.DataFrame:
+    """The five-year numbers as text for a static table: 'no data' rather than an empty
+    cell or zero, rates with one decimal."""
+    out = history.astype(object)
+    out["Count"] = ["no data" if pd.isna(c) else f"{int(c):,}" for c in history["Count"]]
+    for column in history.columns:
+        if "100,000" in column:
+            out[column] = ["" if pd.isna(r) else f"{r:,.1f}" for r in history[column]]
+    return out.set_index("Year")
+
+
+def history_chart(history: pd.DataFrame, measure: str, where: str) -> dict[str, Any]:
+    """Bars per year with the count written on them; incomplete years paler, years with
+    no data at all labelled 'no data' instead of drawn as zero."""
+    described = ", ".join(
+        f"{y}: {'no data' if pd.isna(c) else c}"
+        for y, c in zip(history["Year"], history["Count"], strict=True)
+    )
+    count = {"field": "Count", "type": "quantitative", "title": measure}
+    year = {"field": "Year", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}}
+    return {
+        "description": f"{squeeze(where, 120)}: {measure} per year, {described}",
+        "height": 220,
+        "transform": [
+            {"calculate": "isValid(datum.Count) ? '' + datum.Count : 'no data'", "as": "label"},
+            {"calculate": "isValid(datum.Count) ? datum.Count : 0", "as": "at"},
+            {"calculate": "datum.Note == '' ? 'complete' : 'incomplete'", "as": "coverage"},
+        ],
+        "layer": [
+            {
+                "mark": {"type": "bar"},
+                "encoding": {
+                    "x": year,
+                    "y": count,
+                    "color": {
+                        "field": "coverage",
+                        "type": "nominal",
+                        "title": None,
+                        "scale": {
+                            "domain": ["complete", "incomplete"],
+                            "range": [BAR, PARTIAL_BAR],
+                        },
+                        "legend": {"orient": "bottom"},
+                    },
+                    "tooltip": [{"field": "Year"}, {"field": "Dates"}, count, {"field": "Note"}],
+                },
+            },
+            {
+                "mark": {"type": "text", "dy": -8, "fontSize": 14},
+                "encoding": {
+                    "x": year,
+                    "y": {"field": "at", "type": "quantitative"},
+                    "text": {"field": "label"},
+                },
+            },
+        ],
+    }
+
+
+def history_caption(context: Context) -> str:
+    parts = [
+        "The same dates in each year, counted as the table above counts them.",
+    ]
+    rates = [str(c) for c in context.history if str(c).startswith("Rate per 100,000")]
+    if rates:
+        parts.append(
+            "Rates: per 100,000 residents in the period (not annualised), every year over "
+            "the 2020 census population"
+            + (", estimated for this area." if "(estimated)" in rates[0] else ".")
+        )
+    if context.history["Note"].ne("").any():
+        parts.append("Years with months missing from the store are incomplete, not low.")
+    return " ".join(parts)
+
+
+def _area_residents(
+    view: View, population: Population | None, city_people: float | None
+) -> float | None:
+    if not view.area:
+        return city_people
+    if population is None:
+        return None
+    people = population.residents.get(view.area)
+    return float(people) if people is not None and pd.notna(people) else None
+
+
+def _city_view(view: View) -> View:
+    return replace(view, area="")
+
+
+def _rate_or_na(count: Any, residents: float) -> float | None:
+    return None if pd.isna(count) else round(rate(float(count), residents), 1)
+
+
+def _missing_note(count: Any, missing: str) -> str:
+    if not missing:
+        return ""
+    months = missing.split(", ")
+    if pd.isna(count):
+        return "no data: the store has no records for these dates"
+    return f"incomplete: no records in {words.month_ranges(months)}"
+
+
+def _area_label(level: str, key: str, labels: dict[str, str]) -> str:
+    if key == UNKNOWN_AREA:
+        return f"Not in any {LEVELS[level].lower()}"
+    return words.area_name(level, key, labels.get(key))
+
+
+def _population_path() -> str:
+    path = Settings.from_env().population_path
+    return str(path) if path else ""
