@@ -3,48 +3,91 @@
 `make_brief` checks the request, gathers the numbers from the store (the only
 I/O besides the file written), draws one US Letter landscape page with
 matplotlib and writes it atomically: a failure leaves no file behind.
+
+The page: title and period; the CompStat table; a map of the area's beats
+numbered (labels placed without overlap by `geo.staticmap`) beside a table
+"beat: this year vs last year, verdict"; the same span in each of the last five
+years; plain sentences; sources by portal name and id. Everything stays at least
+`MARGIN_IN` from the paper's edge, where printers clip.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import textwrap
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: print-only rendering
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import shapely
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.font_manager import FontProperties
+from matplotlib.transforms import Bbox
 
-from geo.layers import BoundaryLayer, beat_districts, load_layer
-from geo.maplayers import change_category
-from geo.staticmap import MIN_FONT_PT, Shaded, draw_change_map
-from pipeline import profiles, queries, report, trends
+from geo.layers import BoundaryLayer, beat_districts
+from geo.maplayers import CHANGE_COLOURS
+from geo.staticmap import MIN_FONT_PT, AreaStyle, Outside, Shaded, draw_change_map, legend_handles
+from pipeline import history, queries, report, stats, trends
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.compstat import compare_areas, compstat
+from pipeline.config import CITY, LEVELS
 from pipeline.errors import UsageError
-from pipeline.queries import Reader
+from pipeline.queries import Reader, load_layer
+from pipeline.stats import change_category
 from pipeline.store import Store
 
 PAGE_INCHES = (11.0, 8.5)  # US Letter, landscape
+MARGIN_IN = 0.45  # every side; printers clip up to ~0.25 in, the test demands >= 0.4 in
 FORMATS = (".pdf", ".png")
 PNG_DPI = 150
-KIND = "shootings"  # the brief's map, months and headline count shootings
+KIND = "shootings"  # the brief's map, beat table and history count shootings
+DEFAULT_BASIS = "geometry"  # as `compare`'s default: current boundaries, comparable across years
+YEARS = 5  # the same span in each of this many years
+LINE_IN = 0.2  # one line of 11-12 pt type with its leading
+ROW_IN = 0.19  # a table row of 11 pt type
+MIN_ROW_IN = 0.165  # the tightest row that still clears 11 pt type (0.153 in)
+
+#: Change classes as the brief draws them: the web map's colours, plus hatching so a
+#: greyscale printer keeps increases (lines), decreases (dots) and "too few to judge"
+#: (crossed, on grey) apart; the area's neighbours are unfilled (`geo.staticmap`).
+HATCHES = {
+    stats.LIKELY_INCREASE: "////",
+    "increase within normal variation": "//",
+    "no change": None,
+    "decrease within normal variation": "..",
+    stats.LIKELY_DECREASE: "....",
+    stats.TOO_FEW: "xx",
+}
+#: Legend words where the class name is too long for a legend column.
+LEGEND_WORDS = {
+    "increase within normal variation": "up, normal variation",
+    "decrease within normal variation": "down, normal variation",
+}
+STYLES = {
+    category: AreaStyle(
+        tuple(c / 255 for c in CHANGE_COLOURS[category]),  # type: ignore[arg-type]
+        hatch,
+        LEGEND_WORDS.get(category, category),
+    )
+    for category, hatch in HATCHES.items()
+}
+#: Verdicts as the beat table words them (short enough for its column).
+SHORT_VERDICTS = {stats.NORMAL_VARIATION: "normal variation"}
 
 matplotlib.rcParams.update(
     {
         "pdf.fonttype": 42,  # embed TrueType: text stays searchable and extractable
         "font.family": "DejaVu Sans",
         "font.size": MIN_FONT_PT,
-        "hatch.linewidth": 0.8,
+        "hatch.linewidth": 0.7,
     }
 )
 
@@ -54,10 +97,16 @@ class BriefData:
     title: str
     period: str
     compstat: pd.DataFrame  # compstat.compstat(...).table
-    monthly: pd.DataFrame  # profiles.monthly_this_vs_last
+    beats: pd.DataFrame  # area, current, previous, verdict, category: what the map shows
+    beats_heading: str
+    years_compared: tuple[str, str]  # the beat table's column heads: '2020', '2019'
+    history: pd.DataFrame  # history.same_span_by_year
+    history_heading: str
     shaded: list[Shaded]
-    neighbours: list[tuple[shapely.Geometry, str]]
-    outline: shapely.Geometry | None  # drawn over the beats when they only approximate the area
+    outside: list[Outside]
+    outside_legend: str
+    outline: shapely.Geometry | None  # the area's own edge, over beats that only approximate it
+    outline_legend: str | None
     sentences: list[str]
     footer: list[str]
 
@@ -69,81 +118,166 @@ def make_brief(
     output: Path,
     as_of: date | None = None,
     measure: str = "victims",
+    basis: str = DEFAULT_BASIS,
 ) -> Path:
-    """Write the brief for one area to `output` (.pdf or .png); return the path."""
+    """Write the brief for one area to `output` (.pdf or .png); return the path. `basis`
+    places records in areas (`queries.BASES`); the map always draws current boundaries."""
     if output.suffix.lower() not in FORMATS:
         raise UsageError(f"output was {output.name!r} but must end in {' or '.join(FORMATS)}")
     with store.reader() as q:
         key = q.resolve_area(by, key)
-        data = gather(q, by, key, q.resolve_as_of(as_of), measure)
+        data = gather(q, by, key, q.resolve_as_of(as_of), measure, basis)
     return save(draw(data), output)
 
 
-def gather(q: Reader, by: str, key: str, as_of: date, measure: str) -> BriefData:
-    """Every number and shape the page shows, from the store (geometry basis): the same
-    `compstat()` as the `compare` command."""
+def gather(
+    q: Reader, by: str, key: str, as_of: date, measure: str, basis: str = DEFAULT_BASIS
+) -> BriefData:
+    """Every number and shape the page shows, from the store: the same `compstat()` as
+    the `compare` command."""
     current, previous = trends.year_to_date(as_of)
-    result = compstat(q, by, key, current, previous, measure)
+    result = compstat(q, by, key, current, previous, measure, basis)
     beats, layer = load_layer(q.con, "beats"), load_layer(q.con, LAYER_OF_AREA[by])
     area_geometry = layer.geometries[list(layer.keys).index(key)]
-    shown = _beats_of(by, key, beats, area_geometry)
-    every_beat = compare_areas(q, "beat", current, previous, measure, KIND).table
-    beat_rows = every_beat[every_beat["area"].isin(shown)]
-    daily = q.daily(by, key, [current, previous], measure, "geometry", KIND)
+    beat_rows = _classified(
+        _beat_rows(q, (by, key), beats, area_geometry, (current, previous), measure, basis),
+        incomplete=bool(result.warnings),
+    )
+    years = history.same_span_by_year(q, by, key, basis, KIND, measure, current, YEARS)
+    inside_only = by == "community_area"
     return BriefData(
-        title=f"{result.title}: shootings and homicides",
+        title=f"{_page_title(by, key, result.title)}: shootings and homicides",
         period=(
             f"Year to date through {as_of:%d %B %Y} against the same span of "
             f"{previous.start.year} ({previous.start:%d %b}-{previous.end:%d %b %Y}), "
             f"counted as {measure}"
         ),
         compstat=result.table,
-        monthly=profiles.monthly_this_vs_last(daily, current, previous),
-        shaded=_shaded(beats, beat_rows),
-        neighbours=_neighbours(layer, key, area_geometry, by),
-        outline=area_geometry if by == "community_area" else None,
-        sentences=_sentences(result.table, beat_rows, result.warnings),
-        footer=_footer(q.status(), by),
+        beats=beat_rows,
+        beats_heading=(
+            f"Shootings by beat, {current.end.year} vs {previous.end.year}"
+            + (f"\n(only what lies inside {_place_name(by, key)})" if inside_only else "")
+        ),
+        years_compared=(str(current.end.year), str(previous.end.year)),
+        history=years,
+        history_heading=f"Same span,\n{YEARS} years",
+        shaded=_shaded(beats, beat_rows, area_geometry if inside_only else None),
+        outside=_outside(layer, key, area_geometry, by),
+        outside_legend=f"other {LEVELS[by].title.lower()}s",
+        outline=area_geometry if inside_only else None,
+        outline_legend="edge of the area" if inside_only else None,
+        sentences=_sentences(result.table, beat_rows, result.warnings, years),
+        footer=_footer(q.status(), by, basis),
     )
 
 
-def _beats_of(by: str, key: str, beats: BoundaryLayer, area: shapely.Geometry) -> list[str]:
-    if by == "beat":
-        return [key]
-    if by == "district":
-        return sorted(b for b, d in beat_districts(beats).items() if d == key)
-    points = shapely.point_on_surface(beats.geometries)
-    return sorted(
-        str(k)
-        for k, inside in zip(beats.keys, shapely.contains(area, points), strict=True)
-        if inside
-    )
+def _beat_rows(
+    q: Reader,
+    area: tuple[str, str],
+    beats: BoundaryLayer,
+    geometry: shapely.Geometry,
+    spans: tuple[trends.Span, trends.Span],
+    measure: str,
+    basis: str,
+) -> pd.DataFrame:
+    """One row per beat the map shows (area, current, previous, change, ..., verdict).
 
-
-def _shaded(beats: BoundaryLayer, rows: pd.DataFrame) -> list[Shaded]:
-    geometry = dict(zip(beats.keys, beats.geometries, strict=True))
-    return [
-        Shaded(
-            geometry[r["area"]],
-            f"{r['area']}\n{r['current']} vs {r['previous']}",
-            change_category(r["current"], r["previous"], r["verdict"]),
-        )
-        for r in rows.to_dict("records")
+    Districts and beats are whole beats. A community area's beats cross its edge, so
+    each beat counts only its records inside the area (`span_counts_within`), and a
+    beat is shown when a real part of it lies inside or it holds a record there."""
+    (by, key), (current, previous) = area, spans
+    if by != "community_area":
+        shown = [key] if by == "beat" else _beats_of_district(key, beats)
+        every = compare_areas(q, "beat", current, previous, measure, KIND, basis).table
+        return every[every["area"].isin(shown)].reset_index(drop=True)
+    counts = q.span_counts_within(by, key, "beat", [current, previous], measure, basis, KIND)
+    totals = counts.groupby(["key", "span"])["n"].sum()
+    keys = sorted(set(_beats_inside(beats, geometry)) | set(counts["key"]))
+    rows = [
+        {
+            "area": beat,
+            **trends.compare_counts(
+                int(totals.get((beat, 0), 0)),
+                int(totals.get((beat, 1), 0)),
+                current.days,
+                previous.days,
+            ),
+        }
+        for beat in keys
     ]
+    return pd.DataFrame(rows, columns=["area", *trends.COMPARE_COLUMNS])
 
 
-def _neighbours(
-    layer: BoundaryLayer, key: str, area: shapely.Geometry, by: str
-) -> list[tuple[shapely.Geometry, str]]:
+def _classified(rows: pd.DataFrame, incomplete: bool) -> pd.DataFrame:
+    """The beat rows with their map class (`category`); no verdicts where the store
+    does not cover the compared spans, as in the CompStat table."""
+    if incomplete:
+        rows = trends.mark_incomplete(rows)
+    return rows.assign(
+        category=[
+            change_category(int(c), int(p), str(v))
+            for c, p, v in zip(rows["current"], rows["previous"], rows["verdict"], strict=True)
+        ]
+    )
+
+
+def _beats_of_district(key: str, beats: BoundaryLayer) -> list[str]:
+    return sorted(b for b, d in beat_districts(beats).items() if d == key)
+
+
+def _beats_inside(beats: BoundaryLayer, area: shapely.Geometry, share: float = 0.02) -> list[str]:
+    """Beats with at least `share` of their area inside `area` (slivers along a shared
+    edge, where the two layers were drawn apart, do not count)."""
+    overlap = shapely.area(shapely.intersection(beats.geometries, area))
+    inside = overlap >= share * shapely.area(beats.geometries)
+    return sorted(str(k) for k, hit in zip(beats.keys, inside, strict=True) if hit)
+
+
+def _shaded(
+    beats: BoundaryLayer, rows: pd.DataFrame, clip: shapely.Geometry | None
+) -> list[Shaded]:
+    """Each shown beat, cut to the area when only its part inside is counted."""
+    geometry = dict(zip(beats.keys, beats.geometries, strict=True))
+    shaded = []
+    for r in rows.itertuples():
+        if r.area not in geometry:
+            continue  # 'unassigned': records outside every beat have no shape
+        shape = geometry[r.area] if clip is None else geometry[r.area].intersection(clip)
+        shaded.append(Shaded(shape, str(r.area).lstrip("0"), str(r.category)))
+    return shaded
+
+
+def _outside(layer: BoundaryLayer, key: str, area: shapely.Geometry, by: str) -> list[Outside]:
     touching = shapely.intersects(layer.geometries, area.buffer(1e-4))
     return [
-        (g, str(k).title() if by == "community_area" else str(k))
+        Outside(g, _short_name(by, str(k)))
         for k, g, hit in zip(layer.keys, layer.geometries, touching, strict=True)
         if hit and k != key
     ]
 
 
-def _sentences(compstat: pd.DataFrame, beats: pd.DataFrame, warnings: list[str]) -> list[str]:
+def _short_name(by: str, key: str) -> str:
+    return key.title() if by == "community_area" else key.lstrip("0")
+
+
+def _page_title(by: str, key: str, compstat_title: str) -> str:
+    """'District 17 (17TH)' as `compare` titles it; community areas by their name in
+    title case ('Albany Park (community area)')."""
+    if by == "community_area":
+        return f"{key.title()} ({LEVELS[by].title.lower()})"
+    return compstat_title
+
+
+def _place_name(by: str, key: str) -> str:
+    return key.title() if by == "community_area" else f"{LEVELS[by].title} {key}"
+
+
+def _sentences(
+    compstat: pd.DataFrame,
+    beats: pd.DataFrame,
+    warnings: list[str],
+    years: pd.DataFrame,
+) -> list[str]:
     if warnings:
         return [
             "The store has no records for part of these periods, so no verdict is "
@@ -162,89 +296,334 @@ def _sentences(compstat: pd.DataFrame, beats: pd.DataFrame, warnings: list[str])
         )
         if rise["delta"] > 0:
             out.append(
-                f"The largest rise in shootings was in beat {rise['area']}: "
+                f"The largest rise in shootings was in beat {str(rise['area']).lstrip('0')}: "
                 f"{rise['current']} against {rise['previous']} ({rise['verdict']})."
             )
+    out.append(_five_year_line(years))
     return out
 
 
-def _footer(status: queries.StoreStatus, by: str) -> list[str]:
+def _five_year_line(years: pd.DataFrame) -> str:
+    """'Same span in 2016-2020: 45, 52, 60, 34, 69 shootings.' ('n/a' for a year the
+    store does not cover; a year with missing months is marked as a floor)."""
+    counts = [
+        "n/a" if pd.isna(n) else f"{n}{'+' if missing else ''}"
+        for n, missing in zip(years["count"], years["missing_months"], strict=True)
+    ]
+    partial = years["count"].notna() & years["missing_months"].astype(bool)
+    floors = " (+: some months missing, at least this many)" if partial.any() else ""
+    return (
+        f"The same span in {years['year'].iloc[0]}-{years['year'].iloc[-1]}: "
+        f"{', '.join(counts)} shootings{floors}."
+    )
+
+
+def _footer(status: queries.StoreStatus, by: str, basis: str) -> list[str]:
+    """Dates, and the sources by their portal names and ids (never local file names)."""
     synced = status.last_syncs[status.last_syncs["dataset"] == "victims"]
     when = (
-        f"synced {synced['finished_at'].iloc[0]:%Y-%m-%d %H:%M} UTC from "
-        f"{report.source_label(str(synced['source'].iloc[0]))}"
+        f"store last synced {synced['finished_at'].iloc[0]:%Y-%m-%d %H:%M} UTC"
         if len(synced)
         else "never synced"
     )
     through = f"{status.last_occurred:%Y-%m-%d}" if status.last_occurred is not None else "-"
+    layers = [LEVELS["beat"], *([LEVELS[by]] if by != "beat" else [])]
+    boundaries = ", ".join(
+        f"Boundaries - {level.people_title.title()}s ({level.dataset})" for level in layers
+    )
     return [
-        f"Data through {through}, {when}. Source: City of Chicago, Violence Reduction - "
-        "Victims of Homicides and Non-Fatal Shootings (gumc-mgzr). No names; block level only.",
-        *report.DEFINITIONS,
-        f"Areas: {report.BASIS_NOTES['geometry']}. Map: beats shaded by the change in "
-        "shootings; hatching marks increases (lines) and decreases (dots).",
+        f"Data through {through}; {when}. Source: City of Chicago Data Portal "
+        f"({CITY.domain}): {CITY.victims_dataset_title} ({CITY.victims_dataset}); "
+        f"{boundaries}. No names; block level only. Areas: {report.BASIS_NOTES[basis]}.",
+        # The period line under the title already states both spans.
+        *(d for d in report.DEFINITIONS if not d.startswith("Year to date")),
     ]
 
 
+# -- drawing ------------------------------------------------------------------------
+
+
 def draw(data: BriefData) -> Figure:
-    """One landscape page: title, CompStat table, map and months, plain words, sources."""
+    """One landscape page: title, period and plain words; the CompStat table; the map
+    with its legend beside the beat table and five years; sources at the foot.
+    Positions in inches from the paper's lower left corner, inside MARGIN_IN."""
     figure = plt.figure(figsize=PAGE_INCHES)
-    figure.text(0.04, 0.965, data.title, fontsize=20, fontweight="bold", va="top")
-    figure.text(0.04, 0.918, data.period, fontsize=12, va="top")
-    _table(figure.add_axes((0.04, 0.715, 0.92, 0.175)), data.compstat)
-    draw_change_map(
-        figure.add_axes((0.02, 0.305, 0.42, 0.39)), data.shaded, data.neighbours, data.outline
-    )
-    _months(figure.add_axes((0.52, 0.53, 0.44, 0.145)), data.monthly)
-    words = "\n".join(textwrap.fill(s, 60) for s in data.sentences)
-    figure.text(0.48, 0.475, words, fontsize=13, va="top", linespacing=1.3)
-    footer = "\n".join(textwrap.fill(s, 118) for s in data.footer)
-    figure.text(
-        0.04, 0.215, footer, fontsize=MIN_FONT_PT, va="top", color="#111111", linespacing=1.15
-    )
+    left, right = MARGIN_IN, PAGE_INCHES[0] - MARGIN_IN
+    top = PAGE_INCHES[1] - MARGIN_IN
+    top -= _text(figure, left, top, data.title, fontsize=18, fontweight="bold") + 0.08
+    top -= _text(figure, left, top, data.period, fontsize=12) + 0.1
+    words = " ".join(data.sentences)
+    top -= _text(figure, left, top, _wrap(figure, words, right - left, 12), fontsize=12) + 0.12
+    height = (len(data.compstat) + 1) * 0.22
+    _compstat_table(_axes(figure, left, top - height, right - left, height), data)
+    band_top = top - height - 0.22
+    map_right = left + MAP_WIDTH_IN
+    unplaced = _map_and_legend(figure, data, left, map_right, MARGIN_IN, band_top)
+    column = map_right + 0.3
+    above_footer = _footer_text(figure, data.footer, column, right) + 0.15
+    _beats_and_history(figure, data, unplaced, (column, right, above_footer, band_top))
     return figure
 
 
-def _table(ax: plt.Axes, compstat: pd.DataFrame) -> None:
+MAP_WIDTH_IN = 4.6
+
+
+def _text(figure: Figure, left: float, top: float, text: str, **style: Any) -> float:
+    """Draw `text` with its top left corner at (left, top) inches; return its height in
+    inches as rendered."""
+    drawn = figure.text(
+        left / PAGE_INCHES[0], top / PAGE_INCHES[1], text, va="top", linespacing=1.2, **style
+    )
+    return _text_height(figure, drawn)
+
+
+def _wrap(
+    figure: Figure, text: str, width_in: float, size_pt: float, weight: str = "normal"
+) -> str:
+    """`text` broken into lines no wider than `width_in` at `size_pt`, as rendered; its
+    own line breaks are kept."""
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    font = FontProperties(size=size_pt, weight=weight)
+    limit = width_in * figure.dpi
+
+    def fits(line: str) -> bool:
+        return renderer.get_text_width_height_descent(line, font, ismath=False)[0] <= limit
+
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        start = len(lines)
+        for word in paragraph.split():
+            if len(lines) > start and fits(f"{lines[-1]} {word}"):
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+    return "\n".join(lines)
+
+
+def _axes(figure: Figure, left: float, bottom: float, width: float, height: float) -> Axes:
+    """An axes placed in inches (the page is PAGE_INCHES)."""
+    page_w, page_h = PAGE_INCHES
+    return figure.add_axes((left / page_w, bottom / page_h, width / page_w, height / page_h))
+
+
+def _footer_text(figure: Figure, footer: list[str], left: float, right: float) -> float:
+    """The footer, bottom-aligned on the margin between `left` and `right`; returns its
+    top in inches."""
+    # One paragraph: a line per item would leave each item's last line half empty.
+    text = _wrap(figure, " ".join(footer), right - left, MIN_FONT_PT)
+    drawn = figure.text(
+        left / PAGE_INCHES[0],
+        MARGIN_IN / PAGE_INCHES[1],
+        text,
+        fontsize=MIN_FONT_PT,
+        va="bottom",
+        color="#111111",
+        linespacing=1.15,
+    )
+    return MARGIN_IN + _text_height(figure, drawn)
+
+
+def _compstat_table(ax: Axes, data: BriefData) -> None:
     ax.set_axis_off()
-    cells = report.comparison_rows(compstat, "kind")
+    cells = report.comparison_rows(data.compstat, "kind")
+    widths = [0.19, 0.10, 0.10, 0.09, 0.10, 0.09, 0.33]
     table = ax.table(
         cellText=cells.to_numpy().tolist(),
         colLabels=list(cells.columns),
-        loc="upper left",
+        bbox=Bbox.from_bounds(0, 0, 1, 1),
         cellLoc="center",
-        colLoc="center",
-        colWidths=[0.20, 0.10, 0.10, 0.09, 0.10, 0.09, 0.32],
+        colWidths=widths,
     )
+    _style_table(table, 12)
+
+
+def _style_table(table: matplotlib.table.Table, size: float) -> None:
     table.auto_set_font_size(False)
-    table.set_fontsize(12)
-    table.scale(1, 1.55)
+    table.set_fontsize(size)
     for (row, _), cell in table.get_celld().items():
+        cell.set_linewidth(0.6)
         if row == 0:
             cell.set_text_props(fontweight="bold")
             cell.set_facecolor("#e8e8e8")
 
 
-def _months(ax: plt.Axes, monthly: pd.DataFrame) -> None:
-    x = np.arange(len(monthly))
-    ax.bar(
-        x - 0.2,
-        monthly["last year"],
-        0.4,
-        label="last year",
-        color="#bbbbbb",
+def _map_and_legend(
+    figure: Figure, data: BriefData, left: float, right: float, bottom: float, top: float
+) -> set[str]:
+    """The legend on the column's foot (two columns of entries when they fit the width,
+    else one), the map above it; returns the labels the map had no room for."""
+    used = list(dict.fromkeys(s.category for s in data.shaded))
+    handles = legend_handles(STYLES, used, data.outside_legend, data.outline_legend)
+    legend_ax = _axes(figure, left, bottom, right - left, top - bottom)
+    legend_ax.set_axis_off()
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    for columns in (2, 1):
+        legend = legend_ax.legend(
+            handles=handles,
+            loc="lower left",
+            ncol=columns,
+            fontsize=MIN_FONT_PT,
+            frameon=False,
+            handleheight=1.2,
+            handlelength=1.8,
+            handletextpad=0.5,
+            borderaxespad=0,
+            columnspacing=0.8,
+        )
+        extent = legend.get_window_extent(renderer)
+        if extent.width <= (right - left) * figure.dpi:
+            break
+    map_bottom = bottom + extent.height / figure.dpi + 0.1
+    map_ax = _axes(figure, left, map_bottom, right - left, top - map_bottom)
+    return draw_change_map(map_ax, data.shaded, STYLES, data.outside, data.outline)
+
+
+#: Beat table columns in inches: class swatch, beat, this year, last year, verdict; and
+#: narrower ones, with shorter verdicts, for two tables side by side when one is too long.
+BEAT_COLUMNS_IN = (0.3, 0.6, 0.55, 0.55, 1.5)
+TWO_UP_COLUMNS_IN = (0.2, 0.52, 0.46, 0.46, 0.88)
+TWO_UP_VERDICTS = {
+    stats.LIKELY_INCREASE: "likely up",
+    stats.LIKELY_DECREASE: "likely down",
+    stats.NORMAL_VARIATION: "normal",
+    stats.TOO_FEW: "too few",
+}
+Box = tuple[float, float, float, float]  # left, right, bottom, top in inches
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """How the beat table is cut: column widths (inches), verdict words, row height."""
+
+    columns: tuple[float, ...]
+    verdicts: dict[str, str]
+    row: float
+
+
+def _beats_and_history(figure: Figure, data: BriefData, unplaced: set[str], box: Box) -> None:
+    """The beat table with the five years beside it; when the beats are too many for
+    one table, two tables side by side take the whole width, rows as tight as 11 pt
+    type allows (the five years are still in the sentences)."""
+    left, right, bottom, top = box
+    heading = _wrap(figure, data.beats_heading, sum(BEAT_COLUMNS_IN), 12, "bold")
+    table_top = top - _text(figure, left, top, heading, fontsize=12, fontweight="bold") - 0.08
+    room = table_top - bottom - (LINE_IN if unplaced else 0.0)  # the star's note below
+    beats = data.beats
+    if len(beats) + 1 <= room / ROW_IN:
+        shape = TableShape(BEAT_COLUMNS_IN, SHORT_VERDICTS, ROW_IN)
+        low = _beat_table(figure, beats, unplaced, (left, table_top), data.years_compared, shape)
+        table_right = left + sum(BEAT_COLUMNS_IN)
+        _history_chart(figure, data, (table_right + 0.3, right, bottom, top))
+    else:
+        rows = min(math.ceil(len(beats) / 2), int(room / MIN_ROW_IN) - 1)
+        if 2 * rows < len(beats):  # a second line of notes says how many are left out
+            room -= LINE_IN
+            rows = int(room / MIN_ROW_IN) - 1
+        shape = TableShape(TWO_UP_COLUMNS_IN, TWO_UP_VERDICTS, min(ROW_IN, room / (rows + 1)))
+        second = right - sum(TWO_UP_COLUMNS_IN)
+        parts = [(beats.iloc[:rows], left), (beats.iloc[rows : 2 * rows], second)]
+        low = min(
+            _beat_table(figure, part, unplaced, (x, table_top), data.years_compared, shape)
+            for part, x in parts
+        )
+        table_right = right
+    shown = len(beats) if shape.columns == BEAT_COLUMNS_IN else min(len(beats), 2 * rows)
+    notes = _beat_notes(unplaced, len(beats) - shown)
+    if notes:
+        wrapped = _wrap(figure, notes, table_right - left, MIN_FONT_PT)
+        _text(figure, left, low - 0.05, wrapped, fontsize=MIN_FONT_PT)
+
+
+def _beat_notes(unplaced: set[str], left_out: int) -> str:
+    notes = ["* not numbered on the map: too small at this scale."] if unplaced else []
+    if left_out:
+        beats = "beat does" if left_out == 1 else "beats do"
+        notes.append(f"{left_out} more {beats} not fit here: see the dashboard.")
+    return " ".join(notes)
+
+
+def _beat_table(
+    figure: Figure,
+    beats: pd.DataFrame,
+    unplaced: set[str],
+    top_left: tuple[float, float],
+    heads: tuple[str, str],
+    shape: TableShape,
+) -> float:
+    """'beat: this year vs last year, verdict', in beat order, the swatch repeating the
+    map's class; beats whose number found no room on the map are starred. Returns the
+    table's bottom in inches."""
+    cells = [
+        [
+            "",
+            str(r.area).lstrip("0") + ("*" if str(r.area).lstrip("0") in unplaced else ""),
+            str(r.current),
+            str(r.previous),
+            shape.verdicts.get(str(r.verdict), str(r.verdict)),
+        ]
+        for r in beats.itertuples()
+    ]
+    left, top = top_left
+    height = shape.row * (len(cells) + 1)
+    ax = _axes(figure, left, top - height, sum(shape.columns), height)
+    ax.set_axis_off()
+    table = ax.table(
+        cellText=cells,
+        colLabels=["", "beat", *heads, "verdict"],
+        bbox=Bbox.from_bounds(0, 0, 1, 1),
+        cellLoc="center",
+        colWidths=[w / sum(shape.columns) for w in shape.columns],
+    )
+    _style_table(table, MIN_FONT_PT)
+    for i, category in enumerate(beats["category"], start=1):
+        style = STYLES.get(str(category))
+        if style is not None:
+            table[i, 0].set_facecolor(style.fill)
+            if style.hatch:
+                table[i, 0].set_hatch(style.hatch)
+    return top - height
+
+
+def _history_chart(figure: Figure, data: BriefData, box: tuple[float, float, float, float]) -> None:
+    """The same span in each of the last five years, as bars with their numbers."""
+    left, right, bottom, top = box
+    heading = figure.text(
+        left / PAGE_INCHES[0],
+        top / PAGE_INCHES[1],
+        data.history_heading,
+        fontsize=MIN_FONT_PT,
+        fontweight="bold",
+        va="top",
+        linespacing=1.15,
+    )
+    top -= _text_height(figure, heading) + 0.1
+    years = data.history
+    height = min(top - bottom, 0.32 * len(years))
+    ax = _axes(figure, left + 0.5, top - height, right - left - 0.5, height)
+    counts = years["count"].fillna(0).astype(int).to_list()
+    positions = list(range(len(years)))[::-1]  # newest at the bottom, as read down a list
+    ax.barh(
+        positions,
+        counts,
+        height=0.6,
+        color=["#bbbbbb"] * (len(years) - 1) + ["#333333"],
         edgecolor="black",
-        hatch="//",
+        linewidth=0.6,
     )
-    ax.bar(
-        x + 0.2, monthly["this year"], 0.4, label="this year", color="#222222", edgecolor="black"
-    )
-    ax.set_xticks(x, list(monthly.index))
-    ax.set_title("Shootings by month, this year against last year", fontsize=13, loc="left")
-    ax.legend(fontsize=MIN_FONT_PT, frameon=False)
-    ax.tick_params(labelsize=MIN_FONT_PT)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_yticks(positions, [str(y) for y in years["year"]])
+    ax.set_xlim(0, max(max(counts), 1) * 1.6)
+    for y, n, missing in zip(positions, years["count"], years["missing_months"], strict=True):
+        label = "n/a" if pd.isna(n) else f"{n}{'+' if missing else ''}"
+        ax.text(0 if pd.isna(n) else n, y, f" {label}", va="center", fontsize=MIN_FONT_PT)
+    ax.tick_params(labelsize=MIN_FONT_PT, length=0)
+    ax.xaxis.set_visible(False)
+    ax.spines[["top", "right", "bottom"]].set_visible(False)
+
+
+def _text_height(figure: Figure, text: matplotlib.text.Text) -> float:
+    """A drawn text's height in inches, as rendered."""
+    extent = text.get_window_extent(figure.canvas.get_renderer())  # type: ignore[attr-defined]
+    return float(extent.height) / figure.dpi
 
 
 def save(figure: Figure, output: Path) -> Path:
