@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from geo.hotspots import PERMUTATIONS, SEED, binary_weights, gi_star
+
+if TYPE_CHECKING:
+    from libpysal.graph import Graph
 
 SHARE = 0.9
 TREND_ALPHA = 0.05
@@ -90,15 +94,18 @@ def emerging_hotspots(
     neighbours: Mapping[str, Sequence[str]],
     permutations: int = PERMUTATIONS,
     seed: int = SEED,
+    weights: Graph | None = None,
 ) -> pd.DataFrame:
     """Category per area from `counts` (index: area keys, columns: slices in time order).
+    `weights`: the Gi* weights over the same keys, when the caller keeps them built.
 
     Columns: area, category, hot_slices, slices, trend_z, trend_p, last_class.
     """
     z = pd.DataFrame(index=counts.index, dtype=float)
     hot = pd.DataFrame(index=counts.index, dtype=bool)
     last = pd.Series("", index=counts.index)
-    weights = binary_weights([str(k) for k in counts.index], neighbours)  # one for all slices
+    if weights is None:  # one for all slices
+        weights = binary_weights([str(k) for k in counts.index], neighbours)
     for slice_ in counts.columns:
         result = gi_star(counts[slice_], neighbours, permutations, seed, weights).set_index("area")
         z[slice_] = result["z"].reindex(counts.index.astype(str)).to_numpy()

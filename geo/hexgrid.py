@@ -42,9 +42,9 @@ def ring_neighbours(cells: Sequence[str]) -> dict[str, list[str]]:
     return {c: sorted(n for n in h3.grid_disk(c, 1) if n != c and n in grid) for c in cells}
 
 
-def cell_polygon(cell: str) -> list[list[float]]:
-    """The cell's outline as [lon, lat] pairs, closed, for maps."""
+def cell_centre(cell: str) -> tuple[float, float]:
+    """The cell's centre as (lon, lat), EPSG:4326 degrees."""
     import h3
 
-    ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(cell)]
-    return [*ring, ring[0]]
+    lat, lng = h3.cell_to_latlng(cell)
+    return lng, lat

@@ -10,7 +10,17 @@ nothing: there is no "before".
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING
+
 import duckdb
+import pandas as pd
+
+from pipeline.config import LEVELS
+
+if TYPE_CHECKING:
+    from pipeline.queries import Reader
+    from pipeline.trends import Span
 
 #: One row per changed record per sync. Block level only; no names exist to store.
 CHANGE_COLUMNS: dict[str, str] = {
@@ -82,3 +92,59 @@ def record_changes(con: duckdb.DuckDBPyConnection, sync_id: int, full_read: bool
         """
     )
     return int(con.execute("SELECT count(*) FROM changes").fetchall()[0][0]) - int(before)
+
+
+#: How a reclassification as homicide reads in `fields_changed` (the victim died).
+DIED = "fatal: false -> true"
+
+
+def tally(changes: pd.DataFrame) -> dict[str, int]:
+    """Counts of a `changes` listing: added, removed, reclassified (as homicide), corrected
+    (any other update). Pure: DataFrame in, numbers out."""
+    kind = changes["change"].astype(str)
+    fields = changes["fields_changed"].fillna("").astype(str)
+    died = (kind == "updated") & fields.str.contains(DIED, regex=False)
+    return {
+        "added": int((kind == "added").sum()),
+        "removed": int((kind == "removed").sum()),
+        "reclassified": int(died.sum()),
+        "corrected": int(((kind == "updated") & ~died).sum()),
+    }
+
+
+def in_spans(changes: pd.DataFrame, spans: list[tuple[date, date]]) -> pd.DataFrame:
+    """The changes to records that occurred inside any of `spans` (local dates, inclusive)."""
+    day = pd.to_datetime(changes["occurred_at"]).dt.date
+    inside = pd.Series(False, index=changes.index)
+    for start, end in spans:
+        inside |= (day >= start) & (day <= end)
+    return changes[inside]
+
+
+def revision_line(changes: pd.DataFrame, sync_id: int | None) -> str:
+    """One sentence on how much the last sync revised the records behind some figures."""
+    if sync_id is None:
+        return "Revisions: this store has had one sync only; nothing to compare with."
+    counts = tally(changes)
+    if not sum(counts.values()):
+        return f"Revisions: the last sync (#{sync_id}) changed no record in these periods."
+    parts = [
+        f"{counts['added']} added",
+        f"{counts['removed']} removed",
+        f"{counts['reclassified']} reclassified as homicide",
+        f"{counts['corrected']} otherwise corrected (date, place, kind)",
+    ]
+    return (
+        f"Revisions since the previous sync (sync #{sync_id}): in these periods "
+        f"{', '.join(parts)} victim records; the figures above include them."
+    )
+
+
+def revisions(q: Reader, level: str | None, key: str | None, spans: list[Span]) -> str:
+    """`revision_line` for the records of area `key` (its recorded code; citywide for a
+    level with none) that occurred inside `spans`, from the last victims sync's changes."""
+    last, syncs = q.sync_count("victims")
+    recorded = level is not None and key is not None and LEVELS[level].recorded_column
+    table = q.changes(level=level if recorded else None, key=key if recorded else None)
+    dated = in_spans(table, [(s.start, s.end) for s in spans])
+    return revision_line(dated, last if last is not None and syncs > 1 else None)

@@ -1,21 +1,33 @@
 """Outreach numbers from the store: hot spots, emerging hot spots, open retaliation windows.
 
 Each function reads what it needs (geometry basis) and hands pure tables to
-`geo.hotspots`, `geo.emerging` and `geo.nearrepeat`.
+`geo.hotspots`, `geo.emerging` and `geo.nearrepeat`. The grid of a level (its
+areas, neighbours and weights) costs more than one Gi* run on hexagons, so
+callers that ask several questions build it once (`grid_of`) and pass it in;
+the page keeps one per store version. Emerging hot spots for the default
+windows are computed at sync (`store_emerging`) and read back (`stored_emerging`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
 
+import duckdb
+import numpy as np
 import pandas as pd
 import shapely
 
 from geo import emerging, hexgrid, hotspots, nearrepeat
-from geo.layers import load_layer
+from geo.layers import beat_districts
 from pipeline.aggregate import between_dates, check_choice, select_kind
-from pipeline.queries import load_victims
+from pipeline.queries import Reader, load_layer, load_victims
 from pipeline.store import Store
+
+if TYPE_CHECKING:
+    from libpysal.graph import Graph
 
 LEVELS = ("beat", "hex")
 POINT_COLUMNS = (
@@ -29,25 +41,115 @@ POINT_COLUMNS = (
     "longitude",
 )
 SLICE_DAYS = 30
+#: The windows precomputed at sync: 12 slices ending on the store's latest day.
+DEFAULT_MONTHS = 12
+DEFAULT_KIND = "shootings"
+#: Fewer permutations for emerging hot spots on the hexagon grid: 12 slices of
+#: ~5,600 cells at 999 permutations would take a minute per view.
+EMERGING_PERMUTATIONS = {"beat": hotspots.PERMUTATIONS, "hex": 199}
+EMERGING_TABLE = "emerging_hotspots"
+#: Hot spots of the default window (the 365 days to the latest day), written at sync.
+HOTSPOT_TABLE = "hotspots_stored"
+HOTSPOT_DAYS = 365
+HOTSPOT_COLUMNS: dict[str, str] = {
+    "level": "VARCHAR",
+    "start": "DATE",
+    "end": "DATE",
+    "kind": "VARCHAR",
+    "permutations": "INTEGER",
+    "area": "VARCHAR",
+    "count": "INTEGER",
+    "z": "DOUBLE",
+    "p": "DOUBLE",
+    "p_fdr": "DOUBLE",
+    "class": "VARCHAR",
+}
+#: Each level's areas and neighbours, written at sync (the beats' contiguity takes ~1 s).
+GRID_TABLE = "outreach_grid"
+EMERGING_COLUMNS: dict[str, str] = {
+    "level": "VARCHAR",
+    "as_of": "DATE",
+    "months": "INTEGER",
+    "kind": "VARCHAR",
+    "permutations": "INTEGER",
+    "area": "VARCHAR",
+    "category": "VARCHAR",
+    "hot_slices": "INTEGER",
+    "slices": "INTEGER",
+    "trend_z": "DOUBLE",
+    "trend_p": "DOUBLE",
+    "last_class": "VARCHAR",
+    "total": "INTEGER",
+}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A level's areas and their neighbours; the Gi* weights over them are built on first
+    use (libpysal takes seconds to import: a page that reads stored results never does)."""
+
+    level: str
+    keys: list[str]
+    neighbours: dict[str, list[str]]
+
+    @cached_property
+    def weights(self) -> Graph:
+        return hotspots.binary_weights(self.keys, self.neighbours)
 
 
 def shootings(
     store: Store, start: date | None, end: date | None, kind: str = "shootings"
 ) -> pd.DataFrame:
-    """Victims of `kind` in [start, end] with their points and current beats."""
+    """Victims of `kind` in [start, end] with their points and current areas."""
     return select_kind(load_victims(store, start, end, columns=POINT_COLUMNS), kind)
 
 
-def grid(store: Store, level: str) -> tuple[list[str], dict[str, list[str]]]:
-    """Area keys and neighbours: beats (contiguity) or H3 cells over the city (first ring)."""
+def grid_of(con: duckdb.DuckDBPyConnection, level: str) -> Grid:
+    """Beats (contiguity) or H3 cells over the city (first ring), with their weights: as
+    the sync stored them, or built from the beats when the store predates that step."""
     check_choice("level", level, LEVELS)
-    with store.read() as con:
-        beats = load_layer(con, "beats")
+    keys, neighbours = _stored_grid(con, level) or build_grid(con, level)
+    return Grid(level, keys, neighbours)
+
+
+def build_grid(
+    con: duckdb.DuckDBPyConnection, level: str
+) -> tuple[list[str], dict[str, list[str]]]:
+    beats = load_layer(con, "beats")
     if level == "beat":
         keys = [str(k) for k in beats.keys]
         return keys, hotspots.touching_neighbours(keys, beats.geometries)
     cells = hexgrid.cells_covering(shapely.union_all(beats.geometries))
     return cells, hexgrid.ring_neighbours(cells)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchall()
+    )
+
+
+def _stored_grid(
+    con: duckdb.DuckDBPyConnection, level: str
+) -> tuple[list[str], dict[str, list[str]]] | None:
+    if not _has_table(con, GRID_TABLE):
+        return None
+    rows = con.execute(
+        f"SELECT area, neighbours FROM {GRID_TABLE} WHERE level = ? ORDER BY area", [level]
+    ).fetchall()
+    if not rows:
+        return None
+    return [r[0] for r in rows], {r[0]: list(r[1]) for r in rows}
+
+
+def _grid(store: Store, level: str, given: Grid | None) -> Grid:
+    if given is not None:
+        check_choice("level", level, (given.level,))
+        return given
+    with store.read() as con:
+        return grid_of(con, level)
 
 
 def area_of(victims: pd.DataFrame, level: str) -> pd.Series:
@@ -66,12 +168,34 @@ def hotspot_table(
     end: date,
     kind: str = "shootings",
     permutations: int = hotspots.PERMUTATIONS,
+    grid: Grid | None = None,
 ) -> pd.DataFrame:
     """Gi* for every area: area, count, z, p, p_fdr, class."""
-    keys, neighbours = grid(store, level)
+    built = _grid(store, level, grid)
     victims = shootings(store, start, end, kind)
-    counts = area_of(victims, level).value_counts().reindex(keys, fill_value=0)
-    return hotspots.gi_star(counts, neighbours, permutations)
+    return hotspots.gi_star(
+        _counts(victims, built, start, end), built.neighbours, permutations, weights=built.weights
+    )
+
+
+def _counts(victims: pd.DataFrame, built: Grid, start: date, end: date) -> pd.Series:
+    """Victims per area of the grid in [start, end], zeros included."""
+    inside = between_dates(victims, start, end)
+    return area_of(inside, built.level).value_counts().reindex(built.keys, fill_value=0)
+
+
+def stored_hotspots(
+    con: duckdb.DuckDBPyConnection, level: str, start: date, end: date, kind: str = DEFAULT_KIND
+) -> pd.DataFrame | None:
+    """The hot spots computed at sync for exactly this window, or None."""
+    if not _has_table(con, HOTSPOT_TABLE):
+        return None
+    table = con.execute(
+        f'SELECT area, "count", z, p, p_fdr, "class" FROM {HOTSPOT_TABLE} '
+        'WHERE level = ? AND "start" = ? AND "end" = ? AND kind = ? ORDER BY area',
+        [level, start, end, kind],
+    ).df()
+    return table if len(table) else None
 
 
 def slices(as_of: date, months: int) -> list[tuple[date, date]]:
@@ -84,26 +208,119 @@ def emerging_table(
     store: Store,
     level: str,
     as_of: date,
-    months: int = 12,
-    kind: str = "shootings",
+    months: int = DEFAULT_MONTHS,
+    kind: str = DEFAULT_KIND,
     permutations: int = hotspots.PERMUTATIONS,
+    grid: Grid | None = None,
 ) -> pd.DataFrame:
     """Emerging-hot-spot category per area over `months` 30-day slices ending on `as_of`."""
-    keys, neighbours = grid(store, level)
+    built = _grid(store, level, grid)
     spans = slices(as_of, months)
     victims = shootings(store, spans[0][0], as_of, kind)
-    areas = area_of(victims, level)
+    return _emerging(victims, built, spans, permutations)
+
+
+def _emerging(
+    victims: pd.DataFrame, built: Grid, spans: list[tuple[date, date]], permutations: int
+) -> pd.DataFrame:
+    areas = area_of(victims, built.level)
     counts = pd.DataFrame(
         {
             f"{end:%Y-%m-%d}": areas[between_dates(victims, start, end).index]
             .value_counts()
-            .reindex(keys, fill_value=0)
+            .reindex(built.keys, fill_value=0)
             for start, end in spans
         },
-        index=keys,
+        index=built.keys,
     )
-    table = emerging.emerging_hotspots(counts, neighbours, permutations)
+    table = emerging.emerging_hotspots(
+        counts, built.neighbours, permutations, weights=built.weights
+    )
     return table.assign(total=counts.sum(axis=1).to_numpy())
+
+
+def store_outreach_tables(
+    con: duckdb.DuckDBPyConnection, store: Store, changed: bool = True
+) -> int:
+    """Post-sync step on the sync's own write connection `con`: each level's grid (areas
+    and neighbours, `outreach_grid`), the hot spots (`hotspots_stored`) and emerging hot
+    spots (`emerging_hotspots`) of the default windows (both levels, to the store's
+    latest day), replacing the last ones. A sync that `changed` neither victims nor
+    boundaries keeps the tables it finds. Returns the emerging rows written."""
+    if not changed and all(_has_table(con, t) for t in (GRID_TABLE, EMERGING_TABLE, HOTSPOT_TABLE)):
+        return 0
+    for name, columns in (
+        (GRID_TABLE, {"level": "VARCHAR", "area": "VARCHAR", "neighbours": "VARCHAR[]"}),
+        (EMERGING_TABLE, EMERGING_COLUMNS),
+        (HOTSPOT_TABLE, HOTSPOT_COLUMNS),
+    ):
+        quoted = ", ".join(f'"{n}" {t}' for n, t in columns.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({quoted})")
+        con.execute(f"DELETE FROM {name}")
+    latest = con.execute("SELECT max(occurred_at) FROM victims").fetchall()[0][0]
+    if latest is None or not load_layer(con, "beats").keys.size:
+        return 0
+    as_of = pd.Timestamp(latest).date()
+    spans = slices(as_of, DEFAULT_MONTHS)
+    first = min(spans[0][0], as_of - timedelta(days=HOTSPOT_DAYS - 1))
+    victims = select_kind(
+        Reader(con, store).victims(first, as_of, columns=POINT_COLUMNS), DEFAULT_KIND
+    )
+    written = 0
+    for level in LEVELS:
+        keys, neighbours = build_grid(con, level)
+        _insert(con, GRID_TABLE, pd.DataFrame(
+            {"level": level, "area": keys, "neighbours": [neighbours[k] for k in keys]}
+        ))  # fmt: skip
+        built = Grid(level, keys, neighbours)
+        hot = hotspots.gi_star(
+            _counts(victims, built, as_of - timedelta(days=HOTSPOT_DAYS - 1), as_of),
+            neighbours,
+            weights=built.weights,
+        )
+        _insert(con, HOTSPOT_TABLE, hot.assign(
+            level=level, start=as_of - timedelta(days=HOTSPOT_DAYS - 1), end=as_of,
+            kind=DEFAULT_KIND, permutations=hotspots.PERMUTATIONS,
+        ))  # fmt: skip
+        permutations = EMERGING_PERMUTATIONS[level]
+        table = _emerging(victims, built, spans, permutations).assign(
+            level=level,
+            as_of=as_of,
+            months=DEFAULT_MONTHS,
+            kind=DEFAULT_KIND,
+            permutations=permutations,
+        )
+        _insert(con, EMERGING_TABLE, table)
+        written += len(table)
+    return written
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) -> None:
+    con.register("outreach_rows", rows)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM outreach_rows")
+    finally:
+        con.unregister("outreach_rows")
+
+
+def stored_emerging(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    as_of: date,
+    months: int = DEFAULT_MONTHS,
+    kind: str = DEFAULT_KIND,
+) -> pd.DataFrame | None:
+    """The emerging table computed at sync for exactly this window, or None (not stored:
+    another window, or a store synced before this step existed)."""
+    if not _has_table(con, EMERGING_TABLE):
+        return None
+    table = con.execute(
+        f"SELECT area, category, hot_slices, slices, trend_z, trend_p, last_class, total "
+        f"FROM {EMERGING_TABLE} WHERE level = ? AND as_of = ? AND months = ? AND kind = ? "
+        "ORDER BY area",
+        [level, as_of, months, kind],
+    ).df()
+    return table if len(table) else None
 
 
 def windows_table(
@@ -128,6 +345,76 @@ def knox_table(
     return nearrepeat.knox_test(nearrepeat.incidents(victims), permutations=permutations)
 
 
-def cell_shapes(cells: list[str]) -> list[dict[str, object]]:
-    """Hexagon outlines for maps."""
-    return [{"key": c, "polygon": hexgrid.cell_polygon(c)} for c in cells]
+def area_places(con: duckdb.DuckDBPyConnection, built: Grid) -> pd.DataFrame:
+    """Where each area of a grid lies: area, beat, district, community_area, lon, lat.
+
+    A beat's community area is the one holding a point inside it; a hexagon's beat and
+    community area are those holding its centre (None outside every one, e.g. the lake
+    edge). Team areas select by these columns."""
+    beats, areas = load_layer(con, "beats"), load_layer(con, "community_areas")
+    if built.level == "beat":
+        points = shapely.point_on_surface(beats.geometries)
+        keys = [str(k) for k in beats.keys]
+    else:
+        centres = [hexgrid.cell_centre(c) for c in built.keys]
+        points = shapely.points([c[0] for c in centres], [c[1] for c in centres])
+        keys = list(built.keys)
+    beat = _holder(points, beats.keys, beats.geometries)
+    if built.level == "beat":
+        beat = np.array(keys, dtype=object)
+    districts = beat_districts(beats)
+    return pd.DataFrame(
+        {
+            "area": keys,
+            "beat": beat,
+            "district": [districts.get(b) if b else None for b in beat],
+            "community_area": _holder(points, areas.keys, areas.geometries),
+            "lon": shapely.get_x(points).round(5),
+            "lat": shapely.get_y(points).round(5),
+        }
+    )
+
+
+def _holder(points: np.ndarray, names: np.ndarray, geometries: np.ndarray) -> np.ndarray:
+    """For each point, the name of the polygon holding it (None where none does)."""
+    out = np.full(len(points), None, dtype=object)
+    if len(geometries):
+        point_idx, shape_idx = shapely.STRtree(geometries).query(points, predicate="within")
+        out[point_idx] = names[shape_idx]
+    return out
+
+
+def windows_with_places(windows: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """Open windows with the community area and district of their beat (current map)."""
+    by_beat = places.drop_duplicates("beat").set_index("beat")
+    return windows.assign(
+        district=windows["beat"].map(by_beat["district"]),
+        community_area=windows["beat"].map(by_beat["community_area"]),
+    )
+
+
+def common_blocks(victims: pd.DataFrame, level: str) -> dict[str, str]:
+    """Each area's most common block among `victims` (ties: alphabetical), for names."""
+    blocks = pd.DataFrame(
+        {"area": area_of(victims, level), "block": victims["block"].astype("string")}
+    ).dropna()
+    if blocks.empty:
+        return {}
+    counted = blocks.value_counts().reset_index(name="n")
+    best = counted.sort_values(["area", "n", "block"], ascending=[True, False, True])
+    return dict(best.drop_duplicates("area")[["area", "block"]].itertuples(index=False))
+
+
+def place_names(places: pd.DataFrame, blocks: dict[str, str], level: str) -> dict[str, str]:
+    """A name people know for each area: 'Beat 1713, Albany Park'; a hexagon by the most
+    common block of its shootings, or the community area its centre lies in."""
+    names: dict[str, str] = {}
+    for area, community in zip(places["area"], places["community_area"], strict=True):
+        key, where = str(area), str(community).title() if pd.notna(community) else ""
+        if level == "beat":
+            names[key] = f"Beat {key}" + (f", {where}" if where else "")
+        elif key in blocks:
+            names[key] = blocks[key] + (f" ({where})" if where else "")
+        else:
+            names[key] = f"near {where}" if where else "outside community areas"
+    return names

@@ -89,11 +89,11 @@ def test_outreach_page_renders_on_the_fixture_store(store, monkeypatch) -> None:
     at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "1_Outreach.py"), default_timeout=120)
     at.run()
     assert not at.exception
-    assert at.title[0].value == "Outreach: hot spots and open windows"
+    assert at.title[0].value == "Outreach: open windows and hot spots"
     at.selectbox(key="o_scope").set_value("district").run()
     at.selectbox(key="o_district").set_value("2").run()
     assert not at.exception
-    windows = next(f.value for f in at.dataframe if "followups" in f.value.columns)
+    windows = next(f.value for f in at.dataframe if "follow-up shootings so far" in f.value.columns)
     assert windows["beat"].tolist() == ["0212"]  # district 2 only; 0111 is district 1
     assert not [c for frame in at.dataframe for c in frame.value.columns if "name" in str(c)]
 

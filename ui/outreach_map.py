@@ -9,7 +9,8 @@ import pandas as pd
 import pydeck as pdk
 
 from geo.hotspots import CLASSES
-from ui.mapview import CHICAGO_VIEW
+from ui import basemap
+from ui.mapview import CHICAGO_VIEW, fitted_view
 
 RGB = list[int]
 # Red for hot, blue for cold (ColorBrewer RdBu, colour-blind safe); quiet areas light.
@@ -39,9 +40,10 @@ EMERGING_COLOURS: dict[str, RGB] = {
     "no pattern": [247, 247, 247],
 }
 WINDOW_COLOUR = [0, 0, 0]
+TEAM_OUTLINE = [90, 0, 130]  # the team area's edge: purple, unlike any class colour
 
 TOOLTIP = {
-    "html": "<b>{name}</b><br/>{label}<br/>shootings: {count}",
+    "html": "<b>{name}</b><br/>{label}<br/>{detail}",
     "style": {
         "backgroundColor": "white",
         "color": "black",
@@ -52,28 +54,59 @@ TOOLTIP = {
 
 
 def area_features(
-    shapes: list[dict[str, Any]], table: pd.DataFrame, column: str, colours: dict[str, RGB]
+    shapes: list[dict[str, Any]],
+    table: pd.DataFrame,
+    column: str,
+    colours: dict[str, RGB],
+    names: dict[str, str] | None = None,
+    wording: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Polygons (`polygon` rings or GeoJSON `geometry`) with class, count and colour."""
+    """The areas in `table` with a place name, the class in words, count and colour (areas
+    not in `table` are left out: a team area's map shows only its own). A shape with a
+    `hexagon` (an H3 id) gives a flat item the browser draws from the id alone (a few
+    bytes instead of a polygon); one with a `polygon` ring or a GeoJSON `geometry` gives
+    a GeoJSON feature."""
     rows = table.set_index("area").to_dict("index")
     out = []
     for shape in shapes:
-        row = rows.get(shape["key"], {})
+        if shape["key"] not in rows:
+            continue
+        row = rows[shape["key"]]
         label = str(row.get(column, ""))
+        count = int(row.get("count", row.get("total", 0)))
+        properties = {
+            "name": (names or {}).get(shape["key"], shape["key"]),
+            "label": (wording or {}).get(label, label),
+            "count": count,
+            "detail": f"{count} shooting{'s' if count != 1 else ''} in the 12 months",
+            "fill": colours.get(label, [255, 255, 255]),
+        }
+        if "hexagon" in shape:
+            out.append({"hex": shape["hexagon"], **properties})
+            continue
         geometry = shape.get("geometry") or {"type": "Polygon", "coordinates": [shape["polygon"]]}
-        out.append(
-            {
-                "type": "Feature",
-                "geometry": geometry,
-                "properties": {
-                    "name": shape["key"],
-                    "label": label,
-                    "count": int(row.get("count", row.get("total", 0))),
-                    "fill": colours.get(label, [255, 255, 255]),
-                },
-            }
-        )
+        out.append({"type": "Feature", "geometry": geometry, "properties": properties})
     return out
+
+
+def areas_layer(hexagons: bool, tiles: bool) -> pdk.Layer:
+    """H3 cells drawn by deck.gl from their ids, or GeoJSON polygons (beats)."""
+    common: dict[str, Any] = dict(
+        id="areas",
+        pickable=True,
+        stroked=True,
+        filled=True,
+        get_line_color=[120, 120, 120],
+        line_width_min_pixels=0.5,
+        opacity=basemap.fill_opacity(tiles),
+        auto_highlight=True,
+        highlight_color=[0, 0, 0, 60],
+    )
+    if hexagons:
+        return pdk.Layer(
+            "H3HexagonLayer", [], get_hexagon="hex", get_fill_color="fill", extruded=False, **common
+        )
+    return pdk.Layer("GeoJsonLayer", [], get_fill_color="properties.fill", **common)
 
 
 def deck_json(
@@ -83,35 +116,44 @@ def deck_json(
     colours: dict[str, RGB],
     windows: pd.DataFrame,
     radius_m: float,
+    names: dict[str, str] | None = None,
+    wording: dict[str, str] | None = None,
+    team: dict[str, Any] | None = None,
+    tiles: bool = False,
 ) -> str:
-    """Compact deck.gl JSON: classes per area, a circle of `radius_m` per open window."""
+    """Compact deck.gl JSON: classes per area of `table`, a circle of `radius_m` per open
+    window; `team`, a GeoJSON geometry: outlined, the view fitted to it; `tiles`: a
+    street base map under areas drawn see-through (see `ui.basemap`)."""
     circles = [
         {
             "at": [float(r["longitude"]), float(r["latitude"])],
             "name": str(r["block"]),
             "label": f"window open until {r['window_end']}",
             "count": int(r["followups"]),
+            "detail": f"{int(r['followups'])} follow-up shootings within {radius_m:g} m so far",
         }
         for r in windows.to_dict("records")
     ]
-    data = {
-        "areas": {
-            "type": "FeatureCollection",
-            "features": area_features(shapes, table, column, colours),
-        },
+    features = area_features(shapes, table, column, colours, names, wording)
+    hexagons = any("hexagon" in shape for shape in shapes[:1])
+    data: dict[str, Any] = {
+        "areas": features if hexagons else {"type": "FeatureCollection", "features": features},
         "windows": circles,
+        "team": {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": team, "properties": {}}] if team else [],
+        },
     }
     layers = [
+        areas_layer(hexagons, tiles),
         pdk.Layer(
             "GeoJsonLayer",
             [],
-            id="areas",
-            pickable=True,
+            id="team",
             stroked=True,
-            filled=True,
-            get_fill_color="properties.fill",
-            get_line_color=[120, 120, 120],
-            line_width_min_pixels=0.5,
+            filled=False,
+            get_line_color=TEAM_OUTLINE,
+            line_width_min_pixels=3,
         ),
         pdk.Layer(
             "ScatterplotLayer",
@@ -129,9 +171,8 @@ def deck_json(
     ]
     deck = pdk.Deck(
         layers=layers,
-        initial_view_state=CHICAGO_VIEW,
-        map_provider=None,
-        map_style=None,
+        initial_view_state=fitted_view(team) if team else CHICAGO_VIEW,
+        **basemap.deck_style(tiles),
         tooltip=TOOLTIP,
     )
     skeleton = json.loads(deck.to_json())
