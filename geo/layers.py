@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import numpy as np
 import shapely
 
@@ -53,14 +52,6 @@ class BoundaryLayer:
 
     def __len__(self) -> int:
         return len(self.keys)
-
-
-def load_layer(con: duckdb.DuckDBPyConnection, name: str) -> BoundaryLayer:
-    """The stored layer `name` (beats, districts, community_areas); empty if never synced."""
-    rows = con.execute(
-        "SELECT key, name, geometry, properties FROM boundaries WHERE layer = ?", [name]
-    ).fetchall()
-    return BoundaryLayer.from_rows(name, rows)
 
 
 def check_layer(layer: BoundaryLayer) -> None:

@@ -1,4 +1,4 @@
-"""Choropleth classes and colours for the web map. Pure: tables in, tables/dicts out.
+"""Choropleth classes and colours for the web map. Pure: arrays in, lists out.
 
 Colours are ColorBrewer schemes marked colour-blind safe: YlOrRd (5 classes)
 for counts, RdBu (5) for change. Count classes use fixed breaks computed once
@@ -10,11 +10,9 @@ length share one scale.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping
 
 import numpy as np
-import pandas as pd
-
-from pipeline import stats
 
 RGB = tuple[int, int, int]
 
@@ -25,13 +23,16 @@ COUNT_COLOURS: list[RGB] = [
     (240, 59, 32),
     (189, 0, 38),
 ]
+#: One colour per change class, strongest fall first. The classes are named by the
+#: counting side (verdict plus direction; a test holds the two together): this
+#: module only colours them.
 CHANGE_COLOURS: dict[str, RGB] = {
     "likely decrease": (33, 102, 172),
     "decrease within normal variation": (146, 197, 222),
     "no change": (247, 247, 247),
     "increase within normal variation": (244, 165, 130),
     "likely increase": (178, 24, 43),
-    stats.TOO_FEW: (224, 224, 224),
+    "too few to judge": (224, 224, 224),
 }
 NO_DATA: RGB = (255, 255, 255)
 DAYS_PER_YEAR = 365.25
@@ -69,28 +70,17 @@ def _spread(colours: list[RGB], n: int) -> list[RGB]:
     return [colours[round(i * (len(colours) - 1) / max(n - 1, 1))] for i in range(n)]
 
 
-def change_category(current: float, previous: float, verdict: str) -> str:
-    """A verdict with a direction, for colouring: 'likely increase', 'increase within ...'."""
-    if verdict in (stats.LIKELY_INCREASE, stats.LIKELY_DECREASE, stats.TOO_FEW):
-        return verdict
-    if current == previous:
-        return "no change"
-    direction = "increase" if current > previous else "decrease"
-    return f"{direction} within normal variation"
+def yearly_rates(counts: np.ndarray, days: int) -> np.ndarray:
+    """Counts over `days` days as a yearly pace, to one decimal."""
+    return np.round(np.asarray(counts, dtype=float) * DAYS_PER_YEAR / max(days, 1), 1)
 
 
-def style_areas(table: pd.DataFrame, metric: str, breaks: list[float], days: int) -> pd.DataFrame:
-    """Add `rate` (yearly pace), `category`, `fill` [r, g, b] to a compare_areas table."""
-    out = table.copy()
-    out["rate"] = (out["current"] * DAYS_PER_YEAR / max(days, 1)).round(1)
-    if metric == "count":
-        out["category"] = [count_legend(breaks)[count_class(r, breaks)][0] for r in out["rate"]]
-        colours = dict(count_legend(breaks))
-    else:
-        out["category"] = [
-            change_category(c, p, v)
-            for c, p, v in zip(out["current"], out["previous"], out["verdict"], strict=True)
-        ]
-        colours = CHANGE_COLOURS
-    out["fill"] = [list(colours.get(c, NO_DATA)) for c in out["category"]]
-    return out
+def count_categories(rates: Iterable[float], breaks: list[float]) -> list[str]:
+    """The count class label ('3 to 8', ...) of each yearly rate."""
+    labels = [label for label, _ in count_legend(breaks)]
+    return [labels[count_class(rate, breaks)] for rate in rates]
+
+
+def fill_colours(categories: Iterable[str], colours: Mapping[str, RGB]) -> list[list[int]]:
+    """[r, g, b] per category; white (NO_DATA) for one with no colour."""
+    return [list(colours.get(c, NO_DATA)) for c in categories]

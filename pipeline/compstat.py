@@ -12,11 +12,21 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from pipeline import report
+from geo.maplayers import (
+    CHANGE_COLOURS,
+    count_categories,
+    count_legend,
+    fill_colours,
+    yearly_rates,
+)
+from pipeline import report, stats
 from pipeline.aggregate import KINDS, area_sort_key
 from pipeline.counts import CITY
 from pipeline.queries import Reader
-from pipeline.trends import COMPARE_COLUMNS, Span, compare_counts, mark_incomplete
+from pipeline.trends import INCOMPLETE, Span, compare_many, mark_incomplete
+
+#: The map's class where a hole in the store leaves a change with no verdict.
+NOT_COMPARABLE = "not comparable (months missing)"
 
 
 @dataclass(frozen=True)
@@ -49,20 +59,17 @@ def compstat(
     counts = reader.span_counts(
         level or CITY, [current, previous], measure, basis, key=key if level else CITY
     )
-    totals = counts.groupby(["kind", "span"])["n"].sum()
-    rows = [
-        {"kind": kind.replace("-", "_"), **_compared(totals, kind, current, previous)}
-        for kind in KINDS
-    ]
+    totals = _sums(counts, "kind")
+    table = compare_many(
+        [totals.get((kind, 0), 0) for kind in KINDS],
+        [totals.get((kind, 1), 0) for kind in KINDS],
+        current.days,
+        previous.days,
+    )
+    table.insert(0, "kind", [kind.replace("-", "_") for kind in KINDS])
     label = reader.area_labels(level).get(key or "") if level else None
     return _finish(
-        pd.DataFrame(rows, columns=["kind", *COMPARE_COLUMNS]),
-        reader,
-        current,
-        previous,
-        measure,
-        basis,
-        report.area_title(level, key, label),
+        table, reader, current, previous, measure, basis, report.area_title(level, key, label)
     )
 
 
@@ -77,11 +84,9 @@ def area_counts(
     """`area` and `count` for every area of `level` (0 where nothing happened, and
     `unassigned` when some records have no area) in one span: no comparison, no test."""
     counts = reader.span_counts(level, [span], measure, basis, kind=kind)
-    totals = counts.groupby("key")["n"].sum()
-    areas = sorted(set(reader.area_labels(level)) | set(totals.index), key=area_sort_key)
-    return pd.DataFrame(
-        {"area": areas, "count": [int(totals.get(a, 0)) for a in areas]},
-    )
+    totals = _sums(counts, "key")
+    areas = sorted(set(reader.area_labels(level)) | set(counts["key"]), key=area_sort_key)
+    return pd.DataFrame({"area": areas, "count": [totals.get((a, 0), 0) for a in areas]})
 
 
 def compare_areas(
@@ -96,14 +101,17 @@ def compare_areas(
     """One row per area of `level` (every area of the current layer, with 0 where nothing
     happened, plus `unassigned` when some records have no area) for one kind."""
     counts = reader.span_counts(level, [current, previous], measure, basis, kind=kind)
-    totals = counts.groupby(["key", "span"])["n"].sum()
-    areas = set(reader.area_labels(level)) | set(counts["key"])
-    rows = [
-        {"area": area, **_compared(totals, area, current, previous)}
-        for area in sorted(areas, key=area_sort_key)
-    ]
+    totals = _sums(counts, "key")
+    areas = sorted(set(reader.area_labels(level)) | set(counts["key"]), key=area_sort_key)
+    table = compare_many(
+        [totals.get((area, 0), 0) for area in areas],
+        [totals.get((area, 1), 0) for area in areas],
+        current.days,
+        previous.days,
+    )
+    table.insert(0, "area", areas)
     return _finish(
-        pd.DataFrame(rows, columns=["area", *COMPARE_COLUMNS]),
+        table,
         reader,
         current,
         previous,
@@ -113,11 +121,30 @@ def compare_areas(
     )
 
 
-def _compared(totals: pd.Series, what: str, current: Span, previous: Span) -> dict[str, object]:
-    """The comparison of `what`'s sums over span 0 (current) and span 1 (previous)."""
-    return compare_counts(
-        int(totals.get((what, 0), 0)), int(totals.get((what, 1), 0)), current.days, previous.days
-    )
+def map_classes(result: CompStat, metric: str, breaks: list[float]) -> pd.DataFrame:
+    """A `compare_areas` table with what the map shows: `rate` (yearly pace),
+    `category` (count class, or change class on `metric` 'change') and `fill` [r, g, b].
+    Where the store has a hole in the compared spans, a change is not comparable."""
+    table = result.table.copy()
+    table["rate"] = yearly_rates(table["current"].to_numpy(), result.current.days)
+    if metric == "count":
+        table["category"] = count_categories(table["rate"], breaks)
+        table["fill"] = fill_colours(table["category"], dict(count_legend(breaks)))
+        return table
+    table["category"] = [
+        NOT_COMPARABLE if v == INCOMPLETE else stats.change_category(c, p, v)
+        for c, p, v in zip(table["current"], table["previous"], table["verdict"], strict=True)
+    ]
+    table["fill"] = fill_colours(table["category"], CHANGE_COLOURS)
+    return table
+
+
+def _sums(counts: pd.DataFrame, by: str) -> dict[tuple[str, int], int]:
+    """(`by` value, span index) -> summed n, from `Reader.span_counts` rows."""
+    sums: dict[tuple[str, int], int] = {}
+    for what, span, n in zip(counts[by], counts["span"], counts["n"], strict=True):
+        sums[what, span] = sums.get((what, span), 0) + int(n)
+    return sums
 
 
 def _finish(

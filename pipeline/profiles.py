@@ -7,6 +7,7 @@ What comes in is already narrowed to the selected area, period and kind by
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipeline.trends import Span
@@ -21,24 +22,41 @@ NOT_PUBLISHED = "(not published)"
 def hour_by_weekday(counts: pd.DataFrame) -> pd.DataFrame:
     """Victims per weekday (rows, Monday first) and 3-hour band of local time (columns),
     from counts with columns weekday (ISO, 1 = Monday), band (0..7) and n."""
-    table = counts.pivot_table(index="weekday", columns="band", values="n", aggfunc="sum")
-    table = table.reindex(index=range(1, 8), columns=range(8), fill_value=0).fillna(0)
-    table.index = pd.Index(WEEKDAYS, name="weekday")
-    table.columns = pd.Index(HOUR_BANDS, name="hour")
-    return table.astype("int64")
+    grid = np.zeros((len(WEEKDAYS), len(HOUR_BANDS)), dtype=np.int64)
+    np.add.at(
+        grid,
+        (counts["weekday"].to_numpy(dtype=np.int64) - 1, counts["band"].to_numpy(dtype=np.int64)),
+        counts["n"].to_numpy(dtype=np.int64),
+    )
+    return pd.DataFrame(
+        grid,
+        index=pd.Index(WEEKDAYS, name="weekday"),
+        columns=pd.Index(HOUR_BANDS, name="hour"),
+    )
 
 
 def age_by_sex(counts: pd.DataFrame) -> pd.DataFrame:
     """Victims per age band (rows, 'unknown' last) and sex (columns), from counts with
     columns age_band, sex and n as published."""
-    age = counts["age_band"].astype("string").fillna(UNKNOWN).replace("", UNKNOWN)
-    sex = counts["sex"].astype("string").fillna(UNKNOWN).replace({"UNKNOWN": UNKNOWN})
-    table = pd.crosstab(
-        age.rename("age band"), sex.rename("sex"), values=counts["n"], aggfunc="sum"
-    ).fillna(0)
-    order = sorted((a for a in table.index if a != UNKNOWN), key=_age_sort_key)
-    order += [UNKNOWN] if UNKNOWN in table.index else []
-    return table.reindex(order).astype("int64")
+    cells: dict[tuple[str, str], int] = {}
+    for age, sex, n in zip(counts["age_band"], counts["sex"], counts["n"], strict=True):
+        published_sex = _published(sex)
+        key = (_published(age), UNKNOWN if published_sex == "UNKNOWN" else published_sex)
+        cells[key] = cells.get(key, 0) + int(n)
+    ages = sorted({a for a, _ in cells if a != UNKNOWN}, key=_age_sort_key)
+    ages += [UNKNOWN] if any(a == UNKNOWN for a, _ in cells) else []
+    sexes = sorted({s for _, s in cells})
+    return pd.DataFrame(
+        [[cells.get((a, s), 0) for s in sexes] for a in ages],
+        index=pd.Index(ages, name="age band"),
+        columns=pd.Index(sexes, name="sex"),
+        dtype="int64",
+    )
+
+
+def _published(value: str | None) -> str:
+    """A published value as text; missing (None, NA) or empty is 'unknown'."""
+    return UNKNOWN if value is None or pd.isna(value) or value == "" else str(value)
 
 
 def _age_sort_key(band: str) -> tuple[int, str]:
@@ -80,18 +98,26 @@ def weekly_this_vs_last(
     plus a `window`-week rolling mean of this period, from counts per local day. The
     last week may be partial."""
     weeks = (current.days + 6) // 7
-    columns = {}
-    for label, span in (("this period", current), ("same period last year", previous)):
-        rows = _in_span(daily, span)
-        week = pd.Series([(d - span.start).days // 7 + 1 for d in rows.index], dtype="int64")
-        counts = rows.groupby(week.clip(upper=weeks).to_numpy()).sum()
-        columns[label] = counts.reindex(range(1, weeks + 1), fill_value=0).astype("int64")
-    table = pd.DataFrame(columns)
+    table = pd.DataFrame(
+        {
+            "this period": _weekly(daily, current, weeks),
+            "same period last year": _weekly(daily, previous, weeks),
+        },
+        index=pd.Index(range(1, weeks + 1), name="week"),
+    )
     table[f"this period, {window}-week mean"] = (
         table["this period"].rolling(window, min_periods=1).mean().round(1)
     )
-    table.index.name = "week"
     return table
+
+
+def _weekly(daily: pd.Series, span: Span, weeks: int) -> np.ndarray:
+    """Counts per week of `span` (days past the last week count in it)."""
+    counts = np.zeros(weeks, dtype=np.int64)
+    for day, n in zip(daily.index, daily.to_numpy(), strict=True):
+        if span.start <= day <= span.end:
+            counts[min((day - span.start).days // 7, weeks - 1)] += n
+    return counts
 
 
 def monthly_this_vs_last(daily: pd.Series, current: Span, previous: Span) -> pd.DataFrame:

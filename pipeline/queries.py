@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,12 +23,13 @@ from pipeline.aggregate import (
     KIND_SQL,
     KINDS,
     MEASURES,
+    UNKNOWN_AREA,
     area_sort_key,
     check_choice,
 )
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.config import LEVELS
-from pipeline.counts import CITY, RECORDED_COLUMNS
+from pipeline.counts import CITY
 from pipeline.errors import StoreError, UsageError
 from pipeline.store import NO_STORE_HINT, Store, first_row
 from pipeline.trends import Span, coverage_gaps
@@ -46,9 +49,28 @@ class Reader:
     on: a command or a page view opens the file once, not once per question.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, store: Store):
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, store: Store, months: set[str] | None = None
+    ):
         self.con = con
         self.store = store
+        self._months = months  # months_with_records, when the caller already knows them
+        self._labels: dict[str, dict[str, str]] = {}  # area_labels by level
+
+    @classmethod
+    @contextmanager
+    def on_cursor(
+        cls, con: duckdb.DuckDBPyConnection, store: Store, months: set[str] | None = None
+    ) -> Iterator[Reader]:
+        """A Reader on a new cursor of `con`, a long-lived read-only connection with the
+        store attached (`Store.connect_read_only`): cursors are cheap, and each thread
+        of a server needs its own (a DuckDB connection is not shared between threads)."""
+        cursor = con.cursor()
+        try:
+            cursor.execute("USE store")  # a cursor starts in the in-memory default database
+            yield cls(cursor, store, months)
+        finally:
+            cursor.close()
 
     def victims(
         self,
@@ -105,14 +127,60 @@ class Reader:
         if key is not None:
             where += " AND key = ?"
             params.append(key)
+        # One pass over the table for every span: a sum per span, rows of any span.
+        sums = ", ".join(f"sum({measure}) FILTER (day BETWEEN ? AND ?)::BIGINT" for _ in spans)
+        days = " OR ".join("day BETWEEN ? AND ?" for _ in spans)
+        bounds = [d for span in spans for d in (span.start, span.end)]
+        rows = self.con.execute(
+            f"SELECT key, kind, {sums} FROM daily_counts WHERE {where} AND ({days}) "
+            "GROUP BY key, kind",
+            [*bounds, *params, *bounds],
+        ).fetchall()
+        return pd.DataFrame(
+            [(key, kind, i, n) for key, kind, *ns in rows for i, n in enumerate(ns) if n],
+            columns=["key", "kind", "span", "n"],
+        )
+
+    def span_counts_within(
+        self,
+        level: str,
+        key: str,
+        by: str,
+        spans: list[Span],
+        measure: str,
+        basis: str,
+        kind: str,
+    ) -> pd.DataFrame:
+        """Counts of one kind inside area `key` of `level`, split by the area of level `by`
+        holding each record (a community area's shootings per beat): columns `key` (the
+        `by` area, 'unassigned' where none), `span` (index in `spans`) and `n`; zero
+        counts absent. Only records inside the area count, so a beat partly inside counts
+        only its part. An incident counts once, on its first victim of the kind, as in
+        `daily_counts`, so the parts sum to the area's own count. `daily_counts` has no
+        level-by-level split, so this reads the victims (in DuckDB)."""
+        check_choice("measure", measure, MEASURES)
+        check_choice("basis", basis, BASES)
+        for name in (level, by):
+            check_choice("level", name, AREA_COLUMNS)
+            check_recorded(name, basis)
+        inside, part = AREA_EXPRESSIONS[basis][level], AREA_EXPRESSIONS[basis][by]
+        counted = (
+            f"SELECT CAST(v.occurred_at AS DATE) AS day, {inside} AS inside, {part} AS part, "
+            "row_number() OVER (PARTITION BY v.case_number ORDER BY v.occurred_at, v.unique_id)"
+            " = 1 AS first FROM victims v LEFT JOIN victim_areas a USING (unique_id) "
+            f"WHERE {KIND_SQL[_kind(kind)]}"
+        )
+        n = "count(*)" if measure == "victims" else "count(*) FILTER (first)"
         selects, values = [], []
         for i, span in enumerate(spans):
             selects.append(
-                f"SELECT key, kind, {i} AS span, sum({measure})::BIGINT AS n FROM daily_counts "
-                f"WHERE {where} AND day BETWEEN ? AND ? GROUP BY key, kind"
+                f"SELECT coalesce(part, '{UNKNOWN_AREA}') AS key, {i} AS span, {n}::BIGINT AS n "
+                "FROM counted WHERE inside = ? AND day BETWEEN ? AND ? GROUP BY 1 HAVING n > 0"
             )
-            values += [*params, span.start, span.end]
-        return self.con.execute(" UNION ALL ".join(selects), values).df()
+            values += [key, span.start, span.end]
+        return self.con.execute(
+            f"WITH counted AS ({counted}) {' UNION ALL '.join(selects)}", values
+        ).df()
 
     def daily(
         self,
@@ -155,26 +223,31 @@ class Reader:
 
     def incidents(self, where: VictimFilter, limit: int | None = None) -> pd.DataFrame:
         """Incidents newest first, one row per case number, at block level: occurred_at
-        (the latest victim's time), block, beat, community_area, victims, killed,
-        case_number. The first `limit` only, when given; ordering and limit run in DuckDB."""
+        (the latest victim's time), block, beat, community_area (the first victim's, on
+        the filter's basis), victims, killed, case_number. The first `limit` only, when
+        given; grouping, ordering and limit run in DuckDB before the places of the chosen
+        incidents' first victims are looked up."""
         sql, params = where.sql()
         cut = "" if limit is None else f" LIMIT {int(limit)}"
+        first = "(v.occurred_at, v.unique_id)"
         return self.con.execute(
-            "SELECT max(v.occurred_at) AS occurred_at, "
-            "arg_min(v.block, (v.occurred_at, v.unique_id)) AS block, "
-            "arg_min(beat, (v.occurred_at, v.unique_id)) AS beat, "
-            "arg_min(community_area, (v.occurred_at, v.unique_id)) AS community_area, "
-            "count(*) AS victims, count(*) FILTER (v.fatal) AS killed, v.case_number "
-            f"{sql} GROUP BY v.case_number ORDER BY occurred_at DESC, v.case_number{cut}",
+            "WITH chosen AS (SELECT max(v.occurred_at) AS occurred_at, "
+            f"arg_min(v.block, {first}) AS block, arg_min(v.unique_id, {first}) AS first_id, "
+            f"arg_min(v.beat, {first}) AS beat, arg_min(v.community_area, {first}) "
+            "AS community_area, count(*) AS victims, count(*) FILTER (v.fatal) AS killed, "
+            f"v.case_number {sql} GROUP BY v.case_number "
+            f"ORDER BY occurred_at DESC, v.case_number{cut}) "
+            f"SELECT c.occurred_at, c.block, {_chosen_area(where.basis, 'beat')} AS beat, "
+            f"{_chosen_area(where.basis, 'community_area')} AS community_area, "
+            "c.victims, c.killed, c.case_number FROM chosen c "
+            "LEFT JOIN victim_areas a ON a.unique_id = c.first_id "
+            "ORDER BY c.occurred_at DESC, c.case_number",
             params,
         ).df()
 
     def boundary_layer(self, layer: str) -> BoundaryLayer:
         """A stored layer as geometries and arrays (EPSG:4326), for `geo/`."""
-        rows = self.con.execute(
-            "SELECT key, name, geometry, properties FROM boundaries WHERE layer = ?", [layer]
-        ).fetchall()
-        return BoundaryLayer.from_rows(layer, rows)
+        return load_layer(self.con, layer)
 
     def secondary_names(self, level: str) -> dict[str, str]:
         """Key -> the feature's secondary name where it has one (neighbourhoods' sec_neigh)."""
@@ -259,6 +332,13 @@ class Reader:
             params,
         ).df()
 
+    def sync_count(self, dataset: str = "victims") -> tuple[int | None, int]:
+        """The latest sync id of `dataset` (None before the first) and how many there were."""
+        row = first_row(
+            self.con, "SELECT max(sync_id), count(*) FROM sync_log WHERE dataset = ?", [dataset]
+        )
+        return (row[0], int(row[1])) if row else (None, 0)
+
     def latest_sync(self, dataset: str = "victims") -> int:
         """The id of the latest sync of `dataset`; StoreError when there was none."""
         row = first_row(self.con, "SELECT max(sync_id) FROM sync_log WHERE dataset = ?", [dataset])
@@ -314,11 +394,13 @@ class Reader:
         return asked or latest
 
     def area_labels(self, by: str) -> dict[str, str]:
-        """Key -> label for the layer behind `by` ('17' -> '17TH')."""
-        rows = self.con.execute(
-            "SELECT key, name FROM boundaries WHERE layer = ?", [LAYER_OF_AREA[by]]
-        ).fetchall()
-        return dict(rows)
+        """Key -> label for the layer behind `by` ('17' -> '17TH'); asked once per reader."""
+        if by not in self._labels:
+            rows = self.con.execute(
+                "SELECT key, name FROM boundaries WHERE layer = ?", [LAYER_OF_AREA[by]]
+            ).fetchall()
+            self._labels[by] = dict(rows)
+        return dict(self._labels[by])
 
     def resolve_area(self, by: str, value: str) -> str:
         """The stored key for a user's area ('017' -> '17', '111' -> '0111', 'albany park'
@@ -338,8 +420,17 @@ class Reader:
         )
 
     def months_with_records(self) -> set[str]:
-        rows = self.con.execute("SELECT DISTINCT strftime(occurred_at, '%Y-%m') FROM victims")
-        return {r[0] for r in rows.fetchall()}
+        """Months ('YYYY-MM') with at least one record, from the citywide daily counts
+        (every record is a shooting or a homicide, so each is counted there): a few
+        thousand rows whatever the size of the store. Asked once per reader."""
+        if self._months is None:
+            rows = self.con.execute(
+                "SELECT DISTINCT strftime(day, '%Y-%m') FROM daily_counts "
+                "WHERE level = ? AND basis = 'geometry'",
+                [CITY],
+            ).fetchall()
+            self._months = {r[0] for r in rows}
+        return self._months
 
     def coverage_warnings(self, spans: list[Span]) -> list[str]:
         """Warnings for months inside `spans` with no record at all (`trends.coverage_gaps`)."""
@@ -362,12 +453,13 @@ class VictimFilter:
     key: str | None = None
 
     def sql(self) -> tuple[str, list[object]]:
+        """FROM and WHERE over `victims v` (its recorded codes as published). On the
+        geometry basis an area is matched through `victim_areas`, for the rows that
+        pass the other filters only."""
         check_choice("basis", self.basis, BASES)
-        areas = AREA_SQL[self.basis]
         sql = (
-            f"FROM (SELECT v.* EXCLUDE ({', '.join(RECORDED_COLUMNS)}), "
-            f"{areas} FROM victims v LEFT JOIN victim_areas a USING (unique_id)) v "
-            f"WHERE v.occurred_at >= ? AND v.occurred_at < ? AND {KIND_SQL[_kind(self.kind)]}"
+            "FROM victims v WHERE v.occurred_at >= ? AND v.occurred_at < ? "
+            f"AND {KIND_SQL[_kind(self.kind)]}"
         )
         params: list[object] = [
             pd.Timestamp(self.span.start).to_pydatetime(),
@@ -375,9 +467,34 @@ class VictimFilter:
         ]
         if self.level is not None and self.key is not None:
             check_choice("level", self.level, AREA_COLUMNS)
-            sql += f" AND v.{self.level} = ?"
+            check_recorded(self.level, self.basis)
+            found = LEVELS[self.level]
+            if self.basis == "geometry":
+                sql += (
+                    " AND v.unique_id IN (SELECT unique_id FROM victim_areas "
+                    f"WHERE {found.place_column} = ?)"
+                )
+            else:
+                sql += f" AND v.{found.recorded_column} = ?"
             params.append(self.key)
         return sql, params
+
+
+def _chosen_area(basis: str, level: str) -> str:
+    """SQL for the area at `level` of an incident in `Reader.incidents`' `chosen c`: its
+    first victim's recorded code (kept in `c`) or place (`victim_areas a`)."""
+    if basis == "geometry":
+        return f"a.{LEVELS[level].place_column}"
+    return f"c.{level}" if LEVELS[level].recorded_column else "NULL"
+
+
+def load_layer(con: duckdb.DuckDBPyConnection, name: str) -> BoundaryLayer:
+    """The stored layer `name` (beats, districts, ...) as geometries and arrays
+    (EPSG:4326), for `geo/`, which takes no connection; empty if never synced."""
+    rows = con.execute(
+        "SELECT key, name, geometry, properties FROM boundaries WHERE layer = ?", [name]
+    ).fetchall()
+    return BoundaryLayer.from_rows(name, rows)
 
 
 def check_recorded(level: str | None, basis: str) -> None:

@@ -1,4 +1,5 @@
-"""Fixed map classes: each break list is checked against a recount in plain Python or SQL."""
+"""Map classes: each fixed break list is checked against a recount in plain Python or SQL;
+the styled map table against counts worked out by hand."""
 
 from __future__ import annotations
 
@@ -6,16 +7,19 @@ import json
 import random
 import statistics
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from geo.maplayers import class_breaks
+from geo.maplayers import CHANGE_COLOURS, COUNT_COLOURS, NO_DATA, class_breaks
 from pipeline.aggregate import KINDS, MEASURES
+from pipeline.compstat import NOT_COMPARABLE, CompStat, map_classes
 from pipeline.config import LEVELS
 from pipeline.places import map_break_rows
 from pipeline.store import Store
+from pipeline.trends import Span, compare_many, mark_incomplete
 from tests.conftest import needs_snapshot, sync_real_snapshot
 
 AREAS = ["0111", "0112", "0211", "0212", "0213"]
@@ -123,3 +127,31 @@ RECOUNT_SQL = {  # written here, not taken from the pipeline
     "nonfatal-shootings": "v.gunshot AND NOT v.fatal",
     "homicides": "v.fatal",
 }
+
+
+def _areas(current: list[int], previous: list[int], days: int = 73) -> CompStat:
+    table = compare_many(current, previous, days, days)
+    table.insert(0, "area", [str(i + 1) for i in range(len(current))])
+    span = Span(date(2025, 1, 1), date(2025, 1, 1) + timedelta(days=days - 1))
+    return CompStat(table, span, span, "victims", "geometry", "test")
+
+
+def test_map_classes_count_at_a_yearly_pace_and_colour_changes_by_verdict() -> None:
+    # 73 days are a fifth of a 365.25-day year: 2 becomes 10.007 a year, 40 200.14.
+    counted = map_classes(_areas([2, 40, 0], [2, 10, 0]), "count", [5.0, 50.0])
+    assert counted["rate"].tolist() == [10.0, 200.1, 0.0]
+    assert counted["category"].tolist() == ["5 to 50", "over 50", "up to 5"]
+    assert counted["fill"].tolist()[1] == list(COUNT_COLOURS[-1])
+    changed = map_classes(_areas([2, 40, 30], [2, 10, 30]), "change", [])
+    assert changed["category"].tolist() == ["too few to judge", "likely increase", "no change"]
+    assert changed["fill"].tolist() == [list(CHANGE_COLOURS[c]) for c in changed["category"]]
+
+
+def test_a_hole_in_the_store_is_not_comparable_and_left_white() -> None:
+    result = _areas([40, 3], [10, 3])
+    holed = CompStat(
+        mark_incomplete(result.table), result.current, result.previous, "victims", "geometry", "t"
+    )
+    changed = map_classes(holed, "change", [])
+    assert set(changed["category"]) == {NOT_COMPARABLE}
+    assert changed["fill"].tolist() == [list(NO_DATA)] * 2

@@ -1,7 +1,8 @@
 """The exact test for a change between two Poisson counts, and the verdicts.
 
-`pipeline.stats` writes the test out (see its docstring for why); scipy's
-`binomtest` is the reference its answers must match, value for value.
+`pipeline.stats` runs binomtest's algorithm on whole arrays (see its docstring for
+why); scipy's `binomtest` itself is the reference its answers must match, value
+for value.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from scipy.stats import binomtest
 
+from geo.maplayers import CHANGE_COLOURS
 from pipeline import stats
 
 
@@ -124,3 +126,37 @@ def test_percent_change_is_never_infinite(current, previous, pct, text) -> None:
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="need 0 <= k <= n"):
         stats.binomial_two_sided_p(5, 3, 0.5)
+
+
+def test_a_whole_map_at_once_matches_one_test_per_area() -> None:
+    """Many areas in one call, small and citywide counts alike (8M rows: ~300,000 a
+    year), each equal to its own binomtest."""
+    current = [0, 3, 61, 12, 0, 500, 150_000, 7]
+    previous = [0, 5, 28, 12, 9, 450, 160_000, 0]
+    got = stats.change_p_values(current, previous, 60, 59)
+    for c, p, value in zip(current, previous, got, strict=True):
+        assert value == pytest.approx(reference_p(c, c + p, 60 / 119), rel=1e-9, abs=1e-15)
+
+
+def test_negative_counts_are_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        stats.change_p_values([1, -1], [0, 2])
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "verdict", "category"),
+    [
+        (61, 28, stats.LIKELY_INCREASE, "likely increase"),
+        (28, 61, stats.LIKELY_DECREASE, "likely decrease"),
+        (31, 40, stats.NORMAL_VARIATION, "decrease within normal variation"),
+        (40, 31, stats.NORMAL_VARIATION, "increase within normal variation"),
+        (30, 30, stats.NORMAL_VARIATION, "no change"),
+        (3, 4, stats.TOO_FEW, "too few to judge"),
+    ],
+)
+def test_every_change_class_has_a_map_colour(
+    current: int, previous: int, verdict: str, category: str
+) -> None:
+    """geo/ colours the classes without importing the counting side: the names agree."""
+    assert stats.change_category(current, previous, verdict) == category
+    assert category in CHANGE_COLOURS
