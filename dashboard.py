@@ -1,18 +1,22 @@
 """Chicago shooting trends: `streamlit run dashboard.py`.
 
-Reads the local store only (never the API). The view lives in widget keys
-mirrored to the URL, so a copied link reopens the same view; `?present=1`
-is a projector mode with large type and no controls.
+Reads the local store only (never the API; a typed address goes to the address
+service). The view and the resident's search live in widget keys mirrored to the
+URL, so a copied link reopens the same view; "Presentation mode" (`?present=1`)
+is a projector mode with large type and no controls. The first screen holds the
+headline, the map and the CompStat table (and a search's answer card).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import asdict, fields
 from datetime import date
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from geo.maplayers import CHANGE_COLOURS
 from pipeline import report, trends
@@ -20,12 +24,14 @@ from pipeline.aggregate import KINDS, MEASURES
 from pipeline.errors import PipelineError
 from pipeline.export import safe_csv
 from pipeline.settings import Settings
-from ui import charts, data, mapview, style, words
+from ui import a11y, charts, context, data, mapview, search, since_sync, style, words
 from ui.state import (
+    DEFAULT_RADIUS_M,
     LEVELS,
     METRICS,
     WHOLE_CITY,
     Bounds,
+    Search,
     View,
     bases_for,
     carried_area,
@@ -33,6 +39,8 @@ from ui.state import (
     from_query,
     from_widgets,
     range_problem,
+    search_from_query,
+    search_to_query,
     to_query,
 )
 from ui.text import in_html, plain
@@ -61,6 +69,7 @@ NOTE_NAME_LENGTH = 30
 ERROR_LENGTH = 400
 #: Session key that fixes "today" (tests; a URL cannot set it). Default: the clock.
 TODAY_KEY = "today"
+MAP_HEIGHT = {False: 460, True: 700}  # CSS px: page (beside the table), presentation
 
 
 def main() -> None:
@@ -85,12 +94,51 @@ def render() -> None:
     ref, found = opened
     restore_view(found.bounds)
     apply_map_pick(found.bounds)
+    header = st.container()  # title and notes, filled once the view is known
+    place = find_place(ref, settings, found.bounds)
     view = sidebar(found)
     st.session_state["shown_level"] = view.level
-    st.query_params.from_dict(to_query(view))
+    st.query_params.from_dict({**to_query(view), **search_to_query(current_search())})
     if view.present:
         st.markdown(style.PRESENT, unsafe_allow_html=True)
-    page(ref, found, view)
+    page(ref, found, view, header, place)
+    a11y.name_maps(a11y.dashboard_map_label(view.level))  # the map named for screen readers
+
+
+def current_search() -> Search:
+    radius = st.session_state.get(search.RADIUS_KEY)
+    return Search(
+        q=str(st.session_state.get(search.QUERY_KEY) or "").strip(),
+        at=str(st.session_state.get(search.AT_KEY) or ""),
+        radius=radius if isinstance(radius, int) else DEFAULT_RADIUS_M,
+    )
+
+
+def find_place(ref: data.StoreRef, settings: Settings, bounds: Bounds) -> tuple[dict | None, str]:
+    """The search box (not in presentation mode) and its answer. Drawn before the
+    sidebar: a new search selects its area there (see `select_place`)."""
+    if st.session_state.get("present"):
+        return None, ""
+    search.search_box()
+    place, problem = search.find(ref, settings, st.session_state.get("as_of"))
+    if st.session_state.pop(search.SELECT_KEY, False) and place is not None:
+        select_place(place, bounds)
+    return place, problem
+
+
+def select_place(place: dict, bounds: Bounds) -> None:
+    """Show the found place's area: the one a name matched, or the community area
+    holding a point (on its level's default basis unless one was chosen on purpose)."""
+    target = search.selected_area(place)
+    if target is None or target[1] not in bounds.areas.get(target[0], ()):
+        return
+    level, key = target
+    old = st.session_state.get("level", "district")
+    st.session_state["basis"] = carried_basis(old, level, st.session_state.get("basis", ""))
+    st.session_state["level"] = level
+    st.session_state["shown_level"] = level
+    st.session_state["area"] = key
+    st.session_state["last_pick"] = None
 
 
 def show_empty_store(settings: Settings) -> None:
@@ -107,10 +155,14 @@ def restore_view(bounds: Bounds) -> None:
     """On a session's first run, take the view from the URL (bad values fall back)."""
     if st.session_state.get("view_ready"):
         return
-    view, ignored = from_query(st.query_params.to_dict(), bounds)
-    for name, value in asdict(view).items():
+    params = st.query_params.to_dict()
+    view, ignored = from_query(params, bounds)
+    wanted, ignored_search = search_from_query(params)
+    for name, value in [*asdict(view).items(), *asdict(wanted).items()]:
         st.session_state[name] = value
-    st.session_state["url_notes"] = ignored
+    st.session_state["url_notes"] = sorted({*ignored, *ignored_search})
+    # A link naming a place but no area (e.g. printed on a flyer) opens on that place.
+    st.session_state[search.SELECT_KEY] = bool(wanted.q) and "area" not in params
     st.session_state["shown_level"] = view.level
     st.session_state["view_ready"] = True
 
@@ -149,6 +201,8 @@ def sidebar(found: data.Facts) -> View:
     bounds = found.bounds
     with st.sidebar:
         st.header("View")
+        if not st.session_state.get("present"):  # in presentation mode: at the page's end
+            presentation_toggle()
         st.radio(
             "Geography",
             list(LEVELS),
@@ -210,6 +264,14 @@ def sidebar(found: data.Facts) -> View:
     return from_widgets({k: st.session_state.get(k) for k in VIEW_KEYS})
 
 
+def presentation_toggle() -> None:
+    st.toggle(
+        "Presentation mode",
+        key="present",
+        help="For a projector: the map across the screen, large type, no controls.",
+    )
+
+
 def basis_control(level: str) -> None:
     """Which area a record counts in. ZIP codes and neighbourhoods have no recorded code:
     the control shows the one basis they have, disabled, and says why."""
@@ -242,13 +304,23 @@ def today() -> date:
     return fixed if isinstance(fixed, date) else date.today()
 
 
-def page(ref: data.StoreRef, found: data.Facts, view: View) -> None:
+def page(
+    ref: data.StoreRef,
+    found: data.Facts,
+    view: View,
+    header: DeltaGenerator,
+    place: tuple[dict | None, str],
+) -> None:
     labels = found.labels[view.level]
     where = words.area_name(view.level if view.area else None, view.area, labels.get(view.area))
-    st.title(f"{KIND_LABELS[view.kind].capitalize()}: {plain(where, 120)}")
-    st.markdown(freshness(found), unsafe_allow_html=True)
-    for note in notes(found):
-        st.warning(note)
+    with header:
+        st.title(f"{KIND_LABELS[view.kind].capitalize()}: {plain(where, 120)}")
+        st.markdown(freshness(found), unsafe_allow_html=True)
+        for note in notes(found):
+            st.warning(note)
+    if not view.present:
+        search.answer_card(*place)
+        since_sync.show(ref, view.level, (view.area,) if view.area else ())
     refused = range_problem(view)
     if refused:
         st.warning(refused)
@@ -261,32 +333,52 @@ def page(ref: data.StoreRef, found: data.Facts, view: View) -> None:
         st.warning(gaps)
     panels = data.panels(ref, view)
     st.markdown(
-        f"**{words.headline(panels.compstat, view.kind, period)}**  \n"
+        '<p class="headline">'
+        f"{in_html(words.headline(panels.compstat, view.kind, period), 300)}</p>",
+        unsafe_allow_html=True,
+    )
+    what_is_counted = (
         f"{PERIOD_LABELS[view.period].split(',')[0]}: {report.span_text(current)}, "
         f"against {period.against}: {report.span_text(previous)}. Counting "
         f"**{view.measure}**, placed by {words.BASIS_WORDS[view.basis]}."
     )
+    if not view.present:  # on a projector: under the map, which comes first
+        st.markdown(what_is_counted)
     gone = (
         words.all_missing(missing_now, current),
         words.all_missing(missing_before, previous),
     )
     partial = (bool(missing_now), bool(missing_before))
-    show_compstat(ref, panels, view, where, (current, previous), gone, partial)
-    show_map(ref, view, data.map_table(ref, view))
-    show_details(ref, panels, view, (current, previous), (missing_now, missing_before))
+    spans_ = (current, previous)
+    ring = search.ring_of(place[0]) if place[0] and not view.present else None
+    if view.present:  # the map across the screen, the table under it
+        show_map(ref, view, data.map_table(ref, view), ring)
+        st.markdown(what_is_counted)
+        show_compstat(panels, view, where, spans_, gone, partial)
+    else:
+        left, right = st.columns([3, 2], gap="medium")
+        with left:
+            show_map(ref, view, data.map_table(ref, view), ring)
+        with right:
+            show_compstat(panels, view, where, spans_, gone, partial)
+        downloads(ref, panels, view, where, spans_, gone)
+    show_details(ref, panels, view, spans_, (missing_now, missing_before))
+    context.show_context(ref, found, view)  # five years, every area ranked, rates
     show_definitions(found, view)
+    if view.present:
+        presentation_toggle()  # the way back, below the fold
 
 
 def freshness(found: data.Facts) -> str:
+    """One short line; the source and the record count are in the definitions."""
     synced = (
-        f"synced {found.synced_at:%Y-%m-%d %H:%M} UTC from {in_html(found.source, 160)}"
+        f"synced {found.synced_at:%Y-%m-%d %H:%M} UTC"
         if found.synced_at is not None
         else "never synced"
     )
     return (
         f'<p class="freshness">Data through <b>{found.bounds.latest:%Y-%m-%d}</b>, '
-        f"{synced}. {found.victims:,} victim records since {found.bounds.first:%Y}. "
-        "No names are stored or shown; locations are block level.</p>"
+        f"{synced}. No names; block-level locations.</p>"
     )
 
 
@@ -319,15 +411,45 @@ def bad_settings_note(ignored: list[str]) -> str:
     )
 
 
-def show_map(ref: data.StoreRef, view: View, table: pd.DataFrame) -> None:
-    st.subheader(f"Map: {LEVELS[view.level].lower()}s")
-    deck = mapview.SerializedDeck(data.map_json(ref, view))
-    st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map", height=600)
+def show_map(
+    ref: data.StoreRef,
+    view: View,
+    table: pd.DataFrame,
+    ring: tuple[float, float, float] | None = None,
+) -> None:
+    """The map; `ring`: (lat, lon, metres) of a searched point, drawn and zoomed to."""
+    if not view.present:  # a projected map needs no heading: the legend names it
+        st.header(f"Map: {LEVELS[view.level].lower()}s")
+    spec = mapview.with_overlay(
+        data.map_json(ref, view),
+        label_px=mapview.PRESENT_LABEL_SIZE if view.present else None,
+        ring=ring,
+        zoom_by=presentation_zoom(view),
+    )
+    st.pydeck_chart(
+        mapview.SerializedDeck(spec),
+        on_select="rerun",
+        selection_mode="single-object",
+        key="map",
+        height=MAP_HEIGHT[view.present],
+    )
     st.markdown(legend(table, view), unsafe_allow_html=True)
+    if view.present:
+        return
     caption = "Click an area to select it. Hover for its numbers."
+    if ring:
+        caption += " The ring shows the search's radius."
     if view.level == "beat" and view.area:
         caption += " The selected beat's district is outlined in purple, its beats labelled."
     st.caption(caption)
+
+
+def presentation_zoom(view: View) -> float:
+    """How much closer the projected map starts: around a selected area, closer; the
+    whole city (taller than wide) only a little, so it still fits."""
+    if not view.present:
+        return 0.0
+    return mapview.PRESENT_ZOOM_BY if view.area else mapview.PRESENT_ZOOM_BY / 3
 
 
 def legend(table: pd.DataFrame, view: View) -> str:
@@ -337,8 +459,9 @@ def legend(table: pd.DataFrame, view: View) -> str:
         else [*CHANGE_COLOURS, data.NOT_COMPARABLE]
     )
     colours = dict(zip(table["category"], table["fill"], strict=True))
-    items = "".join(
-        f'<span class="swatch" style="background: rgb({",".join(map(str, colours[c]))})"></span>{c}'
+    items = "".join(  # swatch and label never part across a line break
+        f'<span class="item"><span class="swatch" style="background: '
+        f'rgb({",".join(map(str, colours[c]))})"></span>{in_html(c)}</span> '
         for c in order
         if c in colours
     )
@@ -351,7 +474,6 @@ def legend(table: pd.DataFrame, view: View) -> str:
 
 
 def show_compstat(
-    ref: data.StoreRef,
     panels: data.Panels,
     view: View,
     where: str,
@@ -359,19 +481,39 @@ def show_compstat(
     gone: tuple[bool, bool],
     partial: tuple[bool, bool],
 ) -> None:
-    """The CompStat table (headers name both spans), the basis line, brief and CSV.
+    """The CompStat table (headers name both spans) and the basis line.
     `gone`: (this span, the comparison span) has no record at all in the store;
     `partial`: it lacks some months."""
     period = report.PERIOD_WORDS[view.period]
-    st.subheader(f"{period.now.capitalize()} against {period.against}")
-    st.table(words.compstat_display(panels.compstat, period, spans, gone, partial))
+    st.header(f"{period.now.capitalize()} against {period.against}")
+    table = words.compstat_display(panels.compstat, period, spans, gone, partial)
+    st.table(table.map(unbroken))
     line = words.basis_difference(
         panels.compstat, panels.other_basis, view.basis, view.level, where, period
     )
     if line:
         st.markdown(plain(line, 900))
+
+
+def unbroken(cell: object) -> object:
+    """A figure such as '+1 (+33 %)' kept on one line (no-break spaces)."""
+    if isinstance(cell, str) and any(ch.isdigit() for ch in cell) and len(cell) <= 24:
+        return cell.replace(" ", "\u00a0")
+    return cell
+
+
+def downloads(
+    ref: data.StoreRef,
+    panels: data.Panels,
+    view: View,
+    where: str,
+    spans: tuple[trends.Span, trends.Span],
+    gone: tuple[bool, bool],
+) -> None:
+    """The brief and the table's CSV, under the first screen."""
     brief_button(ref, view)
-    export = report.export_table(
+    export = functools.partial(  # the CSV is built on a click, not on every rerun
+        report.export_table,
         panels.compstat,
         area=view.area,
         area_name=where,
@@ -385,7 +527,7 @@ def show_compstat(
     )
     st.download_button(
         "Download this table (CSV)",
-        safe_csv(export),
+        lambda: safe_csv(export()),
         file_name=f"compstat_{_file_part(view)}_{spans[0].start}_{spans[0].end}.csv",
         mime="text/csv",
         key="table_csv",
@@ -405,7 +547,7 @@ def brief_button(ref: data.StoreRef, view: View) -> None:
     if not view.area or view.as_of is None:
         st.caption("Pick an area for a printable one-page brief.")
         return
-    wanted = (view.level, view.area, view.as_of, view.measure)
+    wanted = (view.level, view.area, view.as_of, view.measure, view.basis)
     if st.button(
         "Prepare a one-page brief (PDF)",
         key="brief",
@@ -457,6 +599,8 @@ def show_details(
             "level. The download has every incident of the period."
         )
         st.dataframe(panels.recent, hide_index=True, width="stretch")
+        if view.present:
+            return
         st.download_button(
             "Download every incident of the period (CSV)",
             lambda: safe_csv(data.all_incidents(ref, view)),
@@ -469,6 +613,12 @@ def show_details(
 
 def show_definitions(found: data.Facts, view: View) -> None:
     with st.expander("Definitions and what is left out"):
+        source = (
+            f"Source: {found.victims:,} victim records since {found.bounds.first:%Y}, "
+            f"synced from {found.source}."
+        )
+        if not view.present:  # no local file names on a projector
+            st.markdown(plain(source, 300))
         st.markdown(
             "\n".join(
                 f"- {line}"

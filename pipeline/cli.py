@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import aggregate, alerts, queries, report, trends
+from pipeline import aggregate, alerts, changes, queries, report, trends
 from pipeline.compstat import area_counts, compare_areas, compstat
 from pipeline.config import LAYERS, LEVELS
 from pipeline.errors import PipelineError, UsageError
@@ -146,6 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_basis(compare)
     compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    compare.add_argument(
+        "--rates",
+        action="store_true",
+        help="with --all-*: residents and rates per 100,000 in the period, plus the smoothed "
+        "and city-wide rates (estimated populations outside community areas; none for beats)",
+    )
+    compare.add_argument(
+        "--population",
+        type=Path,
+        metavar="FILE",
+        help="census CSV (GEOID = community area number, TOT_POP) for --rates "
+        "(default: $POPULATION_FILE or the 2020 census shipped in pipeline/data)",
+    )
     compare.set_defaults(run=cmd_compare)
 
     brief = commands.add_parser(
@@ -153,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_area(brief)
     add_as_of_and_measure(brief)
+    add_basis(brief)
     brief.add_argument(
         "-o",
         "--output",
@@ -438,7 +452,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
         current, previous = trends.year_to_date(q.resolve_as_of(args.as_of))
         if every and by:
             result = compare_areas(q, by, current, previous, args.measure, args.kind, args.basis)
-            table = result.table.copy()
+            table = _with_rates(args, settings, q, by, result.table)
             table.insert(1, "kind", args.kind.replace("-", "_"))
             first = "area"
         else:
@@ -448,6 +462,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
             table = result.table.copy()
             table.insert(0, "area", key or "citywide")
             first = "kind"
+        revised = changes.revisions(q, by, key, [current, previous])
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     table = table.assign(
@@ -458,10 +473,53 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.format != "table":
         print(render(table, args.format))
+        print(revised, file=sys.stderr)  # machine formats stay parseable
         return 0
     header = report.comparison_header(result.title, current, previous, args.measure, args.basis)
-    print("\n".join([*header, "", report.comparison_table(table, first), "", *report.DEFINITIONS]))
+    print("\n".join([*header, "", _comparison_text(table, first), "", revised]))
+    print("\n".join(["", *report.DEFINITIONS, *_rate_definitions(table)]))
     return 0
+
+
+def _with_rates(
+    args: argparse.Namespace, settings: Settings, q: queries.Reader, by: str, table: pd.DataFrame
+) -> pd.DataFrame:
+    """`table` with residents and rates (rounded) when `--rates` asks for them."""
+    if not args.rates:
+        return table.copy()
+    from pipeline import rates  # geopandas and tobler: loaded only when asked for
+
+    population = rates.population_by_area(q, by, args.population or settings.population_path)
+    if population is None:
+        print(f"note: {rates.NO_RATE[by]}", file=sys.stderr)
+    out = rates.with_rates(table, population)
+    if population is not None:
+        out = out.round({c: 1 for c in RATE_COLUMNS}).round({"residents": 0})
+        out["population"] = "estimated" if population.estimated else "census 2020"
+    return out
+
+
+RATE_COLUMNS = ("rate", "rate_previous", "rate_smoothed", "city_rate")
+
+
+def _comparison_text(table: pd.DataFrame, first: str) -> str:
+    """The CompStat table; with `--rates`, the rates beside it."""
+    rows = report.comparison_rows(table, first)
+    for column in ("residents", *RATE_COLUMNS, "population"):
+        if column in table:
+            shape = "{:,.0f}" if column == "residents" else "{}"
+            rows[column.replace("_", " ")] = [
+                "" if pd.isna(v) else shape.format(v) for v in table[column]
+            ]
+    return rows.to_string(index=False)
+
+
+def _rate_definitions(table: pd.DataFrame) -> list[str]:
+    if "rate" not in table:
+        return []
+    from pipeline import rates
+
+    return [rates.RATE_DEFINITION, "rate smoothed: empirical Bayes (esda), toward the city's rate."]
 
 
 def _compare_target(args: argparse.Namespace) -> tuple[str | None, str | None, bool]:
@@ -482,7 +540,7 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     output = args.output or Path(
         f"brief_{by}_{key.replace(' ', '_').lower()}_{args.as_of or queries.latest_date(store)}.pdf"
     )
-    written = make_brief(store, by, key, output, args.as_of, args.measure)
+    written = make_brief(store, by, key, output, args.as_of, args.measure, args.basis)
     print(f"wrote {written}")
     return 0
 

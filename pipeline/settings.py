@@ -22,6 +22,9 @@ CHICAGO_BBOX = CITY.bbox  # (min lon, min lat, max lon, max lat), WGS84 degrees
 #: An earlier incident date is a typo and is quarantined, as is one after tomorrow.
 VICTIMS_EARLIEST_DATE = CITY.victims_earliest_date
 
+#: Values of an on/off environment variable that mean off.
+OFF_WORDS = ("0", "off", "false", "no")
+
 #: Source columns a victims FILE may lack without it being schema drift. Exports
 #: made by other tools (such as the reconstructed 2015-2022 file) often leave out
 #: the demographic columns and the update stamp; no count depends on them. The
@@ -75,6 +78,13 @@ class Settings:
     #: `data_dir`, kept out of git with the store since it names the teams' channels.
     #: No file, no alerts. Relative paths are taken from the project root.
     subscriptions_file: Path | None = None
+    #: Street base map under the page's maps (env MAP_TILES=0 turns it off): CARTO's
+    #: light tiles, no API key. Offline the maps draw as before, without streets.
+    map_tiles: bool = True
+    #: Residents per community area behind rates per 100,000 (env POPULATION_FILE): a CSV
+    #: with GEOID (area number) and TOT_POP. None: the 2020 census file shipped in
+    #: pipeline/data. Relative paths are taken from the project root.
+    population_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -93,6 +103,10 @@ class Settings:
             values["geocoder_user_agent"] = env["GEOCODER_USER_AGENT"]
         if env.get("ALERT_SUBSCRIPTIONS"):
             values["subscriptions_file"] = Path(env["ALERT_SUBSCRIPTIONS"])
+        if env.get("POPULATION_FILE"):
+            values["population_file"] = Path(env["POPULATION_FILE"])
+        if env.get("MAP_TILES"):
+            values["map_tiles"] = env["MAP_TILES"].strip().lower() not in OFF_WORDS
         if env.get("SOCRATA_TIMEOUT"):
             values["timeout_s"] = float(env["SOCRATA_TIMEOUT"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -111,6 +125,14 @@ class Settings:
         if self.subscriptions_file is None:
             return self.data_dir / "subscriptions.toml"
         path = Path(self.subscriptions_file).expanduser()
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def population_path(self) -> Path | None:
+        """The population file asked for, from the project root; None: the shipped one."""
+        if self.population_file is None:
+            return None
+        path = Path(self.population_file).expanduser()
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property

@@ -71,7 +71,9 @@ def server(tmp_path_factory) -> Iterator[str]:
             "true",
         ],
         cwd=PROJECT_ROOT,
-        env=dict(os.environ, DATA_DIR=str(data)),
+        # The address service is a closed local port: the page's "could not reach" path,
+        # and never a request off this machine.
+        env=dict(os.environ, DATA_DIR=str(data), GEOCODER_URL=f"http://127.0.0.1:{free_port()}"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

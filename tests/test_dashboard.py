@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -100,7 +101,8 @@ def test_changing_a_control_changes_table_and_url(store, monkeypatch) -> None:
 
 def test_focus_button_selects_district_17_when_it_exists(store, monkeypatch) -> None:
     at = app(store, monkeypatch)
-    assert not at.button  # the hand-drawn layers have no district 17
+    # the hand-drawn layers have no district 17
+    assert not [b for b in at.button if b.label == "District 17"]
 
 
 @pytest.mark.parametrize(
@@ -191,6 +193,17 @@ def texts(at: AppTest) -> list[str]:
     return [shown(m.value) for m in at.markdown]
 
 
+def headline(at: AppTest) -> str:
+    """The headline sentence (an HTML paragraph of its own class), as read."""
+    raw = next(m.value for m in at.markdown if 'class="headline"' in m.value)
+    return html.unescape(re.sub(r"<[^>]+>", "", raw)).replace("&#58;", ":")
+
+
+def section_titles(at: AppTest) -> list[str]:
+    """The main area's h2 titles (the sidebar's 'View' left out)."""
+    return [h.value for h in at.header if h.value != "View"]
+
+
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, tuple[str, str]]:
     """Every download button's data (deferred data generated) and file name, by key."""
@@ -255,7 +268,7 @@ def test_year_to_date_says_what_it_compares_against(store, monkeypatch) -> None:
         "change",
         "verdict",
     ]
-    assert at.subheader[0].value == "This year against last year"
+    assert "This year against last year" in section_titles(at)
     assert any(
         "Year to date: 1 Jan – 5 Mar 2025, against last year: 1 Jan – 5 Mar 2024" in t
         for t in texts(at)
@@ -292,7 +305,7 @@ def test_each_period_names_its_comparison_everywhere(
     at = app(store, monkeypatch, period=period, basis="geometry")
     assert not at.exception
     assert list(at.table[0].value.columns)[:2] == [now, before]  # table header
-    assert at.subheader[0].value.endswith(f"against {against}")
+    assert any(t.endswith(f"against {against}") for t in section_titles(at))
     assert any(f"against {against}: {before.split('(')[1][:-1]}" in t for t in texts(at))
     assert any(f"Change against {against}:" in t for t in texts(at))  # map legend
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)  # chart legend
@@ -303,9 +316,9 @@ def test_each_period_names_its_comparison_everywhere(
 
 def test_small_counts_lead_with_the_verdict(store, monkeypatch) -> None:
     at = app(store, monkeypatch, area="1", basis="geometry")
-    headline = next(t for t in texts(at) if t.startswith("**"))
-    assert headline.startswith("**Too few to judge: 3 shootings this year, 1 last year.**")
-    assert "%" not in headline.split("**")[1]
+    sentence = headline(at)
+    assert sentence == "Too few to judge: 3 shootings this year, 1 last year."
+    assert "%" not in sentence
 
 
 def test_a_reversed_custom_range_is_refused_with_a_note(store, monkeypatch) -> None:
@@ -332,7 +345,7 @@ def test_months_with_no_data_are_listed_and_never_read_as_new(store, monkeypatch
     assert set(table["change"]) == {"not comparable"}
     assert set(table["verdict"]) == {"incomplete data"}
     assert not [c for c in table["change"] if "new" in c]
-    assert any(t.startswith("**No verdict") for t in texts(at))
+    assert headline(at).startswith("No verdict")
     deck = at.get("deck_gl_json_chart")[0].proto.json
     assert "(new)" not in deck and "not comparable" in deck
 
@@ -434,7 +447,8 @@ def test_incidents_csv_has_every_incident_of_the_period(store, monkeypatch, down
     # Every case with a victim in the period (rows 0+1, 2, 4+5, 6, 9), however the table
     # counts incidents (on their first victim's date: 2 of them fall in 2025).
     assert sorted(incidents["case number"]) == [f"JJ10000{i}" for i in range(5)]
-    assert len(at.dataframe[-1].value) == 5  # the page lists them all (fewer than 50)
+    incidents_shown = next(d.value for d in at.dataframe if "case number" in d.value)
+    assert len(incidents_shown) == 5  # the page lists them all (fewer than 50)
     assert not [c for c in incidents.columns if "name" in c.lower()]
 
 
@@ -447,3 +461,70 @@ def test_switching_to_a_custom_range_opens_on_this_year_to_date(store, monkeypat
         date(2025, 3, 5),
     )
     assert at.query_params["start"] == "2025-01-01"
+
+
+# -- issue 14: the resident's search --------------------------------------------------------
+
+
+def test_typing_a_neighbourhood_answers_and_shows_its_area(store, monkeypatch) -> None:
+    """'testland' (the secondary name of the hand-drawn West Test, over beat 0111): rows
+    0-2 this year to 5 Mar 2025 against row 3; the page selects the neighbourhood, its
+    table agrees with the card and the link keeps the search."""
+    at = app(store, monkeypatch)
+    at.text_input(key="q").input("testland").run()
+    assert not at.exception
+    assert "Testland: 3 this year against 1 last year by 5 Mar; too few to judge." in [
+        s.strip("*") for s in texts(at)
+    ]
+    assert (at.session_state["level"], at.session_state["area"]) == ("neighborhood", "WEST TEST")
+    assert at.query_params["q"] == "testland" and at.query_params["level"] == "neighborhood"
+    assert compstat(at)["shootings"] == (3, 1)
+
+
+def test_a_point_in_a_link_is_answered_without_the_address_service(store, monkeypatch) -> None:
+    monkeypatch.setenv("GEOCODER_URL", "http://127.0.0.1:9")  # nothing listens there
+    at = app(store, monkeypatch, q="1 Test St", at="41.870000,-87.680000", radius="800")
+    assert not at.exception and not at.warning
+    sentence = next(s for s in texts(at) if "within four blocks of 1 Test St" in s)
+    assert sentence.strip("*").endswith("by 5 Mar; too few to judge.")
+    assert at.query_params["at"] == "41.870000,-87.680000"
+    assert at.query_params["radius"] == "800"
+    ring = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"][-1]
+    assert ring["id"] == "ring" and ring["data"][0]["r"] == 800
+
+
+def test_an_unreachable_address_service_is_one_plain_message(store, monkeypatch) -> None:
+    monkeypatch.setenv("GEOCODER_URL", "http://127.0.0.1:9")
+    at = app(store, monkeypatch)
+    at.text_input(key="q").input("3401 W Foster Ave").run()
+    assert not at.exception
+    assert [shown(w.value) for w in at.warning] == [
+        "could not reach the address service; try a ZIP code or a neighbourhood name"
+    ]
+    assert compstat(at)["shootings"]  # the rest of the page still works
+
+
+def test_presentation_mode_is_a_visible_toggle_and_drops_search_and_buttons(
+    store, monkeypatch
+) -> None:
+    at = app(store, monkeypatch, area="1")
+    assert at.text_input(key="q") is not None
+    at.toggle(key="present").set_value(True).run()
+    assert at.query_params["present"] == "1"
+    assert not at.text_input and not at.button and not at.get("download_button")
+    labels = next(
+        layer
+        for layer in json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]
+        if layer["id"] == "labels"
+    )
+    assert labels["getSize"] >= 20
+    assert not any("synced from" in t for t in texts(at))  # no file names on a projector
+
+
+def test_the_radius_around_a_point_is_chosen_in_the_card(store, monkeypatch) -> None:
+    at = app(store, monkeypatch, q="1 Test St", at="41.870000,-87.680000")
+    assert at.selectbox(key="radius").value == 400
+    at.selectbox(key="radius").set_value(800).run()
+    assert not at.exception
+    assert any("within four blocks of 1 Test St" in t for t in texts(at))
+    assert at.query_params["radius"] == "800"

@@ -11,6 +11,7 @@ from hypothesis import given
 from ui.state import (
     DEFAULT_BASIS,
     Bounds,
+    Search,
     View,
     bases_for,
     carried_area,
@@ -19,6 +20,8 @@ from ui.state import (
     from_query,
     from_widgets,
     range_problem,
+    search_from_query,
+    search_to_query,
     to_query,
 )
 
@@ -240,3 +243,45 @@ def test_switching_level_keeps_a_chosen_basis_where_allowed(old, new, basis, car
 
 def test_every_level_has_a_default_basis_it_allows() -> None:
     assert all(DEFAULT_BASIS[level] in bases_for(level) for level in DEFAULT_BASIS)
+
+
+# -- the resident's search in the URL (issue 14) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "expected", "ignored"),
+    [
+        ({"q": "Pilsen"}, Search("Pilsen", "", 400), []),
+        (
+            {"q": "3401 W Foster Ave", "at": "41.975870,-87.710000", "radius": "800"},
+            Search("3401 W Foster Ave", "41.975870,-87.710000", 800),
+            [],
+        ),
+        ({"q": "[x](http://e.invalid)"}, Search("[x](http://e.invalid)", "", 400), []),
+        ({"q": "x" * 65}, Search("", "", 400), ["q"]),
+        ({"q": "a", "at": "javascript:alert(1)"}, Search("a", "", 400), ["at"]),
+        ({"at": "41.9,-87.7"}, Search("", "", 400), ["at"]),
+        ({"q": "a", "radius": "99999"}, Search("a", "", 400), ["radius"]),
+        ({"q": "a", "radius": "-5"}, Search("a", "", 400), ["radius"]),
+    ],
+    ids=[
+        "name",
+        "address",
+        "markdown-kept-as-text",
+        "too-long",
+        "bad-point",
+        "point-alone",
+        "huge-radius",
+        "negative-radius",
+    ],
+)
+def test_search_from_the_url(params, expected, ignored) -> None:
+    assert search_from_query(params) == (expected, ignored)
+
+
+def test_search_round_trips_and_is_not_an_unknown_parameter() -> None:
+    wanted = Search("3401 W Foster Ave", "41.975870,-87.710000", 800)
+    assert search_from_query(search_to_query(wanted)) == (wanted, [])
+    assert search_to_query(Search()) == {}
+    _, ignored = from_query({"q": "Pilsen", "at": "1,2", "radius": "400"}, BOUNDS)
+    assert ignored == []

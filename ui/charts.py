@@ -58,7 +58,9 @@ def weekly_chart(
                 "type": "nominal",
                 "title": None,
                 "scale": {"domain": series, "range": colours},
-                "legend": {"orient": "bottom", "labelLimit": 400},
+                # One entry a line: a long label ("this year (1 Jan – 29 Nov 2020)") wraps
+                # whole on a phone instead of being cut, and stays with its swatch.
+                "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 0},
             },
             "strokeDash": {
                 "field": "series",

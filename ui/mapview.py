@@ -15,6 +15,7 @@ import pydeck as pdk
 import shapely.geometry
 
 from pipeline import stats, trends
+from ui import basemap
 
 LAYER_ID = "areas"
 CHICAGO_VIEW = pdk.ViewState(latitude=41.835, longitude=-87.69, zoom=9.4, pitch=0)
@@ -29,8 +30,17 @@ TOOLTIP = {
     },
 }
 SELECTED_ZOOM = {"district": 10.6, "beat": 12.0, "community_area": 11.4, "zip_code": 11.4}
-LABEL_SIZE = {"district": 15, "beat": 9, "community_area": 9}
-DEFAULT_ZOOM, DEFAULT_LABEL_SIZE = 11.8, 9  # levels added to the registry later
+#: Label sizes, CSS px: at least 12 on the page, 22 in presentation mode (read from the
+#: back of a room).
+LABEL_SIZE = {"district": 16, "beat": 12, "community_area": 12}
+DEFAULT_ZOOM, DEFAULT_LABEL_SIZE = 11.8, 12  # levels added to the registry later
+PRESENT_LABEL_SIZE = 22
+PRESENT_ZOOM_BY = 0.6  # the projected map is three times as wide as the page's
+#: Every label sits on a near-opaque plate, so it reads on any fill, on a border line or
+#: over a neighbouring area's colour (see `label_contrast`: at least 4.5:1, WCAG AA).
+LABEL_COLOUR = [20, 20, 20]
+PLATE_COLOUR = [255, 255, 255, 225]
+RING_COLOUR = [0, 0, 0]
 CODED_LEVELS = ("district", "beat", "zip_code")  # labelled by key; the others by name
 OUTLINE = [30, 30, 30]
 SELECTED_OUTLINE = [0, 0, 0]
@@ -101,7 +111,7 @@ def layer_data(
         LAYER_ID: {"type": "FeatureCollection", "features": area_features},
         "labels": [
             {"text": s["key"] if level in CODED_LEVELS else s["label"].title(), "at": s["at"]}
-            for s in shapes
+            for s in sorted(shapes, key=lambda s: s["key"] != selected)  # kept first
             if _labelled(level, s["key"], selected)
         ],
     }
@@ -136,13 +146,13 @@ def deck(data: dict[str, Any], level: str, view_state: pdk.ViewState) -> pdk.Dec
             get_position="at",
             get_text="text",
             get_size=LABEL_SIZE.get(level, DEFAULT_LABEL_SIZE),
-            get_color=[20, 20, 20],
+            get_color=LABEL_COLOUR,
             get_text_anchor="'middle'",
             get_alignment_baseline="'center'",
             font_weight=700,
-            outline_width=2,
-            outline_color=[255, 255, 255],
-            font_settings={"sdf": True},
+            background=True,
+            get_background_color=PLATE_COLOUR,
+            background_padding=[3, 1, 3, 1],
         ),
         "selected": dict(
             type="GeoJsonLayer",
@@ -159,12 +169,13 @@ def deck(data: dict[str, Any], level: str, view_state: pdk.ViewState) -> pdk.Dec
             line_width_min_pixels=3,
         ),
     }
+    tiles = basemap.tiles_wanted()  # streets under the areas, unless turned off
+    styles[LAYER_ID]["opacity"] = basemap.fill_opacity(tiles)
     layers = [pdk.Layer(styles[i].pop("type"), data[i], id=i, **styles[i]) for i in data]
     return pdk.Deck(
         layers=layers,
         initial_view_state=view_state,
-        map_provider=None,
-        map_style=None,
+        **basemap.deck_style(tiles),
         tooltip=TOOLTIP,
     )
 
@@ -215,7 +226,7 @@ def view_for(shapes: list[dict[str, Any]], level: str, selected: str) -> pdk.Vie
     )
 
 
-def fitted_view(geometry: dict[str, Any]) -> pdk.ViewState:
+def fitted_view(geometry: dict[str, Any], max_zoom: float = MAX_FIT_ZOOM) -> pdk.ViewState:
     """A view centred on a GeoJSON geometry (EPSG:4326 degrees), zoomed so it fits
     FIT_PIXELS (deck.gl: the world is 512 px wide at zoom 0, Web Mercator)."""
     west, south, east, north = shapely.geometry.shape(geometry).bounds
@@ -229,9 +240,122 @@ def fitted_view(geometry: dict[str, Any]) -> pdk.ViewState:
     return pdk.ViewState(
         longitude=round((west + east) / 2, 5),
         latitude=round((south + north) / 2, 5),
-        zoom=round(min(zoom, MAX_FIT_ZOOM), 2),
+        zoom=round(min(zoom, max_zoom), 2),
         pitch=0,
     )
+
+
+def relative_luminance(rgb: list[int] | tuple[int, ...]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0-255 channels; alpha ignored)."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> float:
+    """WCAG 2 contrast ratio, 1 to 21."""
+    light, dark = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def over(top: list[int], under: list[int] | tuple[int, ...]) -> list[int]:
+    """`top` (RGBA, alpha 0-255) composited over an opaque `under`."""
+    alpha = top[3] / 255 if len(top) > 3 else 1.0
+    return [round(t * alpha + u * (1 - alpha)) for t, u in zip(top[:3], under[:3], strict=True)]
+
+
+def label_contrast(fill: list[int] | tuple[int, ...]) -> float:
+    """The contrast of a label's text with what is behind it: its plate over `fill`."""
+    return contrast_ratio(LABEL_COLOUR, over(PLATE_COLOUR, fill))
+
+
+def with_overlay(
+    spec: str,
+    label_px: int | None = None,
+    ring: tuple[float, float, float] | None = None,
+    zoom_by: float = 0.0,
+) -> str:
+    """A deck JSON (from `deck_json`) with labels resized and the view zoomed in by
+    `zoom_by` (presentation mode: a wider map) and, for a searched point, a ring of
+    `ring` = (lat, lon, radius in metres) around it and the view fitted to the ring."""
+    deck_spec = json.loads(spec)
+    view = deck_spec["initialViewState"]
+    view["zoom"] += zoom_by
+    if ring is not None:
+        lat, lon, radius = ring
+        deck_spec["layers"].append(_ring_layer(lat, lon, radius))
+        # Fit twice the ring: the streets around it show too.
+        fitted = fitted_view(_circle(lat, lon, 2 * radius), max_zoom=16.0)
+        view.update(latitude=fitted.latitude, longitude=fitted.longitude, zoom=fitted.zoom)
+    for layer in deck_spec["layers"]:
+        if layer.get("id") == "labels":
+            if label_px is not None:
+                layer["getSize"] = label_px
+            layer["data"] = uncluttered(layer["data"], view["zoom"], layer["getSize"])
+    return json.dumps(deck_spec, separators=(",", ":"))
+
+
+def uncluttered(labels: list[dict[str, Any]], zoom: float, size_px: float) -> list[dict[str, Any]]:
+    """The labels that do not overlap one placed before them at `zoom` (first come, first
+    kept): 77 names at 22 px would print over each other. Boxes are estimated from the
+    text's length (bold sans, about 0.62 em a character) plus the plate's padding."""
+    kept: list[dict[str, Any]] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    for label in labels:
+        x, y = _pixels(label["at"][0], label["at"][1], zoom)
+        half_w = (len(str(label["text"])) * 0.62 * size_px + 8) / 2
+        half_h = (size_px * 1.25 + 4) / 2
+        box = (x - half_w, y - half_h, x + half_w, y + half_h)
+        if any(_overlap(box, other) for other in boxes):
+            continue
+        kept.append(label)
+        boxes.append(box)
+    return kept
+
+
+def _pixels(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """Web Mercator pixel position at `zoom` (deck.gl: the world is 512 px at zoom 0)."""
+    scale = 512 * 2**zoom
+    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    return scale * (lon + 180) / 360, scale * (1 - y / math.pi) / 2
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _ring_layer(lat: float, lon: float, radius: float) -> dict[str, Any]:
+    """A ring of `radius` metres and a dot at the searched point, as deck.gl JSON."""
+    layer = pdk.Layer(
+        "ScatterplotLayer",
+        [{"at": [lon, lat], "r": radius}],
+        id="ring",
+        get_position="at",
+        get_radius="r",
+        radius_units="'meters'",
+        stroked=True,
+        filled=False,
+        get_line_color=RING_COLOUR,
+        line_width_min_pixels=3,
+    )
+    skeleton = json.loads(pdk.Deck(layers=[layer], map_provider=None, map_style=None).to_json())
+    ring: dict[str, Any] = skeleton["layers"][0]
+    return ring
+
+
+def _circle(lat: float, lon: float, radius: float, points: int = 32) -> dict[str, Any]:
+    """A circle of `radius` metres as a GeoJSON polygon in degrees (for fitting only)."""
+    dlat = radius / 111_320
+    dlon = dlat / math.cos(math.radians(lat))
+    ring = [
+        [lon + dlon * math.cos(a), lat + dlat * math.sin(a)]
+        for a in (2 * math.pi * i / points for i in range(points + 1))
+    ]
+    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def picked_area(selection: Any) -> str | None:

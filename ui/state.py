@@ -8,6 +8,7 @@ than showing other dates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
@@ -28,6 +29,12 @@ DEFAULT_BASIS = {
 METRICS = {"change": "change (against the comparison)", "count": "count (per year at this pace)"}
 WHOLE_CITY = ""
 MAX_PARAM_LENGTH = 64  # longer values are never valid: ignore without parsing
+#: The search's radius around a point: 400 m (about two blocks each way) as `where`;
+#: a link may ask for any whole number of metres in RADIUS_RANGE.
+DEFAULT_RADIUS_M = 400
+RADIUS_RANGE = (100, 1600)
+SEARCH_KEYS = ("q", "at", "radius")
+_LATLON = re.compile(r"^(-?\d{1,2}\.\d{1,6}),(-?\d{1,3}\.\d{1,6})$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,17 @@ class Bounds:
     first: date
     latest: date
     areas: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Search:
+    """A resident's place search, kept in the URL beside the view: the words typed
+    (`q`), the point an address was found at (`at`, 'lat,lon', so a shared link reopens
+    without asking the address service again) and the radius around a point, metres."""
+
+    q: str = ""
+    at: str = ""
+    radius: int = DEFAULT_RADIUS_M
 
 
 @dataclass(frozen=True)
@@ -71,10 +89,11 @@ def default_view(bounds: Bounds) -> View:
 def from_query(params: Mapping[str, str], bounds: Bounds) -> tuple[View, list[str]]:
     """The view a URL asks for, and the names of parameters that were ignored."""
     view = default_view(bounds)
-    ignored = sorted(k for k in params if k not in {f.name for f in fields(View)})
+    known = {f.name for f in fields(View)} | set(SEARCH_KEYS)  # the search: `search_from_query`
+    ignored = sorted(k for k in params if k not in known)
     values: dict[str, object] = {}
     for name, raw in params.items():
-        if name in ignored:
+        if name in ignored or name in SEARCH_KEYS:
             continue
         parsed = _parse(name, str(raw)[: MAX_PARAM_LENGTH + 1], bounds)
         if parsed is None:
@@ -99,6 +118,35 @@ def to_query(view: View) -> dict[str, str]:
         out[name] = (
             "1" if value is True else value.isoformat() if isinstance(value, date) else str(value)
         )
+    return out
+
+
+def search_from_query(params: Mapping[str, str]) -> tuple[Search, list[str]]:
+    """The search a URL carries, and the names of its parameters that were not valid.
+    The words typed are kept as text (shown only escaped); a point outside the form
+    'lat,lon' or a radius outside RADIUS_RANGE falls back."""
+    q = str(params.get("q", ""))
+    at = str(params.get("at", "")).replace(" ", "")
+    radius = str(params.get("radius", DEFAULT_RADIUS_M))
+    ignored = []
+    if len(q) > MAX_PARAM_LENGTH:
+        q, ignored = "", ["q"]
+    if at and not (len(at) <= MAX_PARAM_LENGTH and _LATLON.match(at) and q):
+        at, ignored = "", [*ignored, "at"]  # a point means nothing without the words typed
+    if not (radius.isdigit() and RADIUS_RANGE[0] <= int(radius) <= RADIUS_RANGE[1]):
+        radius, ignored = str(DEFAULT_RADIUS_M), [*ignored, "radius"]
+    return Search(q=q.strip(), at=at, radius=int(radius)), ignored
+
+
+def search_to_query(search: Search) -> dict[str, str]:
+    """The search as URL parameters (none when nothing was searched)."""
+    if not search.q:
+        return {}
+    out = {"q": search.q}
+    if search.at:
+        out["at"] = search.at
+    if search.radius != DEFAULT_RADIUS_M:
+        out["radius"] = str(search.radius)
     return out
 
 
