@@ -16,7 +16,7 @@ import streamlit as st
 from pipeline.errors import PipelineError
 from pipeline.export import safe_csv
 from pipeline.settings import Settings
-from ui import basemap, data, outreach_data, since_sync, style
+from ui import a11y, basemap, data, outreach_data, since_sync, style
 from ui import outreach_tables as tables
 from ui.mapview import SerializedDeck
 from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, TOOLTIP
@@ -177,7 +177,7 @@ def team_words(view: OutreachView, found: data.Facts) -> str:
 
 
 def show_windows(open_now: pd.DataFrame, view: OutreachView, as_of: date) -> None:
-    st.subheader("Open retaliation-risk windows")
+    st.header("Open retaliation-risk windows")
     rows = tables.window_rows(open_now)
     st.caption(
         f"{len(rows)} shootings with a window still open on {as_of:%Y-%m-%d}, soonest "
@@ -206,6 +206,7 @@ def show_map(spec: str, view: OutreachView) -> None:
     else:
         colours, wording = EMERGING_COLOURS, tables.EMERGING_WORDS
     st.pydeck_chart(SerializedDeck(spec, TOOLTIP), height=560, key="o_map")
+    a11y.name_maps(map_label(view))
     items = "".join(
         f'<span class="item"><span class="swatch" style="background: '
         f'rgb({",".join(map(str, c))})"></span>{wording.get(name, name)}</span>'
@@ -219,18 +220,27 @@ def show_map(spec: str, view: OutreachView) -> None:
     st.caption("Hover an area or a circle for its numbers. The team area is outlined in purple.")
 
 
+def map_label(view: OutreachView) -> str:
+    """The map's accessible name: what it shows, and the tables that say it in text."""
+    return (
+        f"Map of {SHOWS[view.shows]} by {LEVELS[view.level]}, with open retaliation-risk "
+        "windows as circles. The same places as text: the tables “Open retaliation-risk "
+        "windows” above, “Significant hot and cold spots” and “Emerging hot spots” below."
+    )
+
+
 def show_hotspots(
     hot: pd.DataFrame, trend: pd.DataFrame, keep: set[str], names: dict[str, str], level: str
 ) -> None:
     unit = "beats" if level == "beat" else "hexagons"
     left, right = st.columns(2)
     with left:
-        st.subheader("Significant hot and cold spots")
+        st.header("Significant hot and cold spots")
         rows = tables.hotspot_rows(hot, names, keep)
         st.caption(f"{len(rows)} of {len(keep)} {unit} here are significant (FDR-corrected).")
         st.dataframe(rows, hide_index=True, width="stretch")
     with right:
-        st.subheader("Emerging hot spots")
+        st.header("Emerging hot spots")
         rows = tables.emerging_rows(trend, names, keep)
         st.caption(f"{len(rows)} of {len(keep)} {unit} here show a pattern over 12 months.")
         st.dataframe(rows, hide_index=True, width="stretch")
