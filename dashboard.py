@@ -315,8 +315,10 @@ def page(
     where = words.area_name(view.level if view.area else None, view.area, labels.get(view.area))
     with header:
         st.title(f"{KIND_LABELS[view.kind].capitalize()}: {plain(where, 120)}")
-        st.markdown(freshness(found), unsafe_allow_html=True)
-        for note in notes(found):
+        stale = words.stale_note(found.bounds.latest, today())
+        # On a projector the staleness goes in the freshness line: the map needs the room.
+        st.markdown(freshness(found, stale if view.present else ""), unsafe_allow_html=True)
+        for note in notes(stale if not view.present else ""):
             st.warning(note)
     if not view.present:
         search.answer_card(*place)
@@ -369,8 +371,9 @@ def page(
         presentation_toggle()  # the way back, below the fold
 
 
-def freshness(found: data.Facts) -> str:
-    """One short line; the source and the record count are in the definitions."""
+def freshness(found: data.Facts, stale: str = "") -> str:
+    """One short line (with the `stale` note in bold, if given); the source and the
+    record count are in the definitions."""
     synced = (
         f"synced {found.synced_at:%Y-%m-%d %H:%M} UTC"
         if found.synced_at is not None
@@ -378,17 +381,18 @@ def freshness(found: data.Facts) -> str:
     )
     return (
         f'<p class="freshness">Data through <b>{found.bounds.latest:%Y-%m-%d}</b>, '
-        f"{synced}. No names; block-level locations.</p>"
+        f"{synced}. No names; block-level locations."
+        + (f" <b>{in_html(stale, 300)}</b>" if stale else "")
+        + "</p>"
     )
 
 
-def notes(found: data.Facts) -> list[str]:
-    """Warnings above the figures: link settings that were ignored, then stale data."""
+def notes(stale: str) -> list[str]:
+    """Warnings above the figures: link settings that were ignored, then `stale` data."""
     out = []
     ignored = st.session_state.get("url_notes") or []
     if ignored:
         out.append(bad_settings_note(ignored))
-    stale = words.stale_note(found.bounds.latest, today())
     if stale:
         out.append(stale)
     return out

@@ -368,6 +368,15 @@ def test_a_banner_when_the_newest_record_is_over_14_days_old(
     )
 
 
+def test_presentation_mode_says_stale_in_the_freshness_line_not_a_box(store, monkeypatch) -> None:
+    """On a projector the map needs the room: the staleness is one bold phrase."""
+    at = app_on(date(2025, 3, 20), store, monkeypatch, present="1")
+    assert not at.exception
+    assert not [w for w in at.warning if "out of date" in w.value]
+    line = html.unescape(next(m.value for m in at.markdown if 'class="freshness"' in m.value))
+    assert "<b>The data may be out of date: the newest record is from 05 Mar 2025" in line
+
+
 def test_area_lists_are_sorted_and_named_as_people_say_them(store, monkeypatch) -> None:
     at = app(store, monkeypatch, level="neighborhood")
     assert at.selectbox(key="area").options == ["Whole city", "East Test", "West Test"]
