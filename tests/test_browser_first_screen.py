@@ -183,12 +183,9 @@ def test_use_my_location(server, browser, allowed) -> None:  # noqa: F811
 
 @pytest.mark.parametrize(
     ("query", "size"),
-    [
-        ("?area=17&as_of=2020-11-29", DESKTOP),
-        ("?q=Pilsen&as_of=2020-11-26", PHONE),
-        ("?area=17&as_of=2020-11-29&present=1", PROJECTORS[0]),
-    ],
-    ids=["home", "phone-search", "presentation"],
+    # Home, phone and presentation views without a search: tests/test_accessibility.py.
+    [("?q=Pilsen&as_of=2020-11-26", PHONE)],
+    ids=["phone-search"],
 )
 def test_axe_finds_no_violations_and_headings_never_skip_a_level(
     server,  # noqa: F811
