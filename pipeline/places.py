@@ -18,7 +18,6 @@ from geo.layers import (
     BoundaryError,
     check_layer,
     check_nesting,
-    load_layer,
     parent_keys,
     web_geometries,
 )
@@ -28,7 +27,9 @@ from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.config import LEVELS
 from pipeline.counts import rebuild_daily_counts
 from pipeline.errors import InputFileError
-from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS, first_row
+from pipeline.queries import load_layer
+from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS, count_of
+from pipeline.synclog import MakeBar, no_bar, phase
 
 
 def refresh_boundaries(con: duckdb.DuckDBPyConnection, layers: list[str]) -> None:
@@ -71,45 +72,78 @@ def placement(con: duckdb.DuckDBPyConnection) -> Placement:
 
 def keep_places_in_step(
     con: duckdb.DuckDBPyConnection,
-    placed: pd.DataFrame,
+    placed: str,
     *,
     boundaries_changed: bool,
     victims_changed: bool,
     read_everything: bool,
+    make_bar: MakeBar = no_bar,
 ) -> None:
-    """After a sync's writes, bring `victim_areas` and the map classes up to date.
+    """After a sync's writes, bring `victim_areas`, the daily counts and the map classes
+    up to date.
 
-    `placed` holds the places of the victims just written (placed page by page
-    during the read). New boundaries move every victim, so a partial read has the
-    others placed here too; changed victims alone only need their own rows.
+    `placed` names a relation holding the places of the victims just written
+    (placed page by page during the read). New boundaries move every victim, so a
+    partial read has the others placed here too; changed victims alone only need
+    their own rows, and a full read wrote every victim.
     """
     moved = boundaries_changed or victims_changed
     if boundaries_changed and not read_everything:
-        refresh_victim_areas(con)
+        with phase(make_bar, "victims: placing every stored victim"):
+            refresh_victim_areas(con)
     elif moved:
-        refresh_victim_areas(con, placed)
-    if _unplaced_victims(con):  # a store from an older version
-        refresh_victim_areas(con)
-        moved = True
-    if moved or not first_row(con, "SELECT 1 FROM daily_counts LIMIT 1"):
-        rebuild_daily_counts(con)
-        refresh_map_breaks(con)
+        store_places(con, placed, replace_all=read_everything)
+    if moved:
+        with phase(make_bar, "victims: counting"):
+            rebuild_daily_counts(con)
+            refresh_map_breaks(con)
 
 
-def refresh_victim_areas(con: duckdb.DuckDBPyConnection, placed: pd.DataFrame | None = None) -> int:
-    """Store `placed` (victims the caller placed with `place_victims`; by default every
-    stored victim, placed here) in `victim_areas`, replacing their rows and dropping
-    those of victims no longer stored. Return how many of them are in no beat. The map
-    classes depend on these places: recompute them after (`map_break_rows`)."""
-    if placed is None:
-        victims = con.execute("SELECT unique_id, latitude, longitude FROM victims").df()
-        placed = place_victims(victims, placement(con))
-    con.register("placed", placed[list(VICTIM_AREA_COLUMNS)])
-    con.execute("DELETE FROM victim_areas WHERE unique_id IN (SELECT unique_id FROM placed)")
-    con.execute("INSERT INTO victim_areas BY NAME SELECT * FROM placed")
-    con.execute("DELETE FROM victim_areas WHERE unique_id NOT IN (SELECT unique_id FROM victims)")
-    con.unregister("placed")
-    return int(pd.isna(placed[LEVELS["beat"].place_column]).sum())
+#: Stored victims placed at a time when every one is placed again.
+PLACE_BATCH_ROWS = 500_000
+
+
+def refresh_victim_areas(con: duckdb.DuckDBPyConnection) -> None:
+    """Place every stored victim again (new boundaries), a batch of rows at a time so
+    memory stays bounded, and replace `victim_areas` with the result. The map classes
+    depend on these places: recompute them after (`refresh_map_breaks`)."""
+    where = placement(con)
+    columns = list(VICTIM_AREA_COLUMNS)
+    spec = ", ".join(f'"{c}" VARCHAR' for c in columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE placed_again ({spec})")
+    # Numbered here: rowids of rows written in this (uncommitted) transaction are huge.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE to_place AS "
+        "SELECT row_number() OVER () - 1 AS n, unique_id, latitude, longitude FROM victims"
+    )
+    total = count_of(con, "SELECT count(*) FROM to_place")
+    for first in range(0, total, PLACE_BATCH_ROWS):
+        victims = con.execute(
+            "SELECT unique_id, latitude, longitude FROM to_place WHERE n >= ? AND n < ? ORDER BY n",
+            [first, first + PLACE_BATCH_ROWS],
+        ).df()
+        con.register("batch", place_victims(victims, where)[columns])
+        con.execute("INSERT INTO placed_again BY NAME SELECT * FROM batch")
+        con.unregister("batch")
+    store_places(con, "placed_again", replace_all=True)
+    con.execute("DROP TABLE placed_again")
+    con.execute("DROP TABLE to_place")
+
+
+def store_places(con: duckdb.DuckDBPyConnection, placed: str, *, replace_all: bool) -> None:
+    """Put the rows of relation `placed` in `victim_areas`: instead of every row when
+    `replace_all`, else instead of the same victims' rows; then drop the rows of victims
+    no longer stored."""
+    columns = ", ".join(f'"{c}"' for c in VICTIM_AREA_COLUMNS)
+    if replace_all:
+        con.execute("DELETE FROM victim_areas")
+    else:
+        con.execute(f"DELETE FROM victim_areas WHERE unique_id IN (SELECT unique_id FROM {placed})")
+    con.execute(f"INSERT INTO victim_areas ({columns}) SELECT {columns} FROM {placed}")
+    if not replace_all:
+        con.execute(
+            "DELETE FROM victim_areas WHERE unique_id NOT IN (SELECT unique_id FROM victims)"
+        )
 
 
 def map_break_inputs(
@@ -166,13 +200,6 @@ def write_map_breaks(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None
     con.register("breaks", rows)
     con.execute("INSERT INTO map_breaks BY NAME SELECT * FROM breaks")
     con.unregister("breaks")
-
-
-def _unplaced_victims(con: duckdb.DuckDBPyConnection) -> bool:
-    return (
-        first_row(con, "SELECT 1 FROM victims ANTI JOIN victim_areas USING (unique_id) LIMIT 1")
-        is not None
-    )
 
 
 def refresh_map_breaks(con: duckdb.DuckDBPyConnection) -> None:

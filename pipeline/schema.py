@@ -365,7 +365,7 @@ def combine_pages(
         for rule in pages[0].broken
     }
     broken[RULE_SUPERSEDED] = _superseded(typed)
-    reasons = _reasons(broken)
+    reasons = reasons_of(broken)
     bad = reasons.notna()
     victims = typed.loc[~bad, list(VICTIM_COLUMNS)].reset_index(drop=True)
     quarantine = pd.DataFrame(
@@ -389,6 +389,11 @@ def check_readable(pages: list[ParsedPage], dataset: str) -> None:
     for page in pages:
         for column, seen in page.readability.items():
             totals[column] = totals.get(column, Readability()) + seen
+    check_readable_totals(totals, dataset)
+
+
+def check_readable_totals(totals: dict[str, Readability], dataset: str) -> None:
+    """`check_readable` on readability already summed over a read's pages."""
     changed = [
         f"{column!r} ({seen.unreadable:,} of {seen.present:,} values unreadable, "
         f"e.g. {seen.example!r})"
@@ -555,7 +560,7 @@ def _superseded(typed: pd.DataFrame) -> pd.Series:
     return pd.Series(superseded, index=typed.index)
 
 
-def _reasons(broken: dict[str, pd.Series]) -> pd.Series:
+def reasons_of(broken: dict[str, pd.Series]) -> pd.Series:
     """'; '-joined names of the rules each row broke, NA where it broke none."""
     frame = pd.DataFrame(broken)
     labels = np.where(frame.to_numpy(), np.array(frame.columns, dtype=object) + "; ", "")

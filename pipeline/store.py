@@ -84,9 +84,14 @@ TABLES: dict[str, dict[str, str]] = {
     "map_breaks": MAP_BREAK_COLUMNS,
     "daily_counts": DAILY_COUNT_COLUMNS,  # see pipeline/counts.py
     "changes": CHANGE_COLUMNS,  # see pipeline/changes.py
-    # One row, replaced by every write: which version of the store this file is.
-    "store_info": {"store_id": "VARCHAR"},
+    # One row, replaced by every write: which store this file is, and its layout.
+    "store_info": {"store_id": "VARCHAR", "schema_version": "INTEGER"},
 }
+
+#: The layout of the tables above. Bump it whenever a table or column changes (or what
+#: a derived table holds): a store of another version is refused by readers and
+#: rebuilt from scratch by the next sync, never migrated in place.
+SCHEMA_VERSION = 2
 
 if TYPE_CHECKING:
     from pipeline.queries import Reader
@@ -97,6 +102,12 @@ MB = 1_000_000
 #: Fixed room on top of twice the store: DuckDB's spill files, the catalog and
 #: metadata a checkpoint rewrites, and the first sync into an empty store.
 HEADROOM_BYTES = 64 * MB
+
+
+#: DuckDB's memory in a sync's write; beyond it the staged read and large joins spill
+#: to `<copy>.tmp/`. Its default (80% of RAM) let an 8M-row sync grow to 9 GB; the
+#: sync's own pages in flight and Python take about as much again (issue 12: <= 2 GB).
+WRITE_MEMORY_LIMIT = "1GB"
 
 
 def space_needed(store_bytes: int) -> int:
@@ -182,12 +193,17 @@ class Store:
             try:
                 self._remove_leftovers()
                 self._check_free_space()
-                if self.exists():
+                if self.exists() and stored_schema_version(self.path) == SCHEMA_VERSION:
                     shutil.copyfile(self.path, tmp)
+                # Otherwise the copy starts empty: this sync rebuilds a store of another
+                # version (with nothing stored, every layer and every victim is read).
                 # The copy is private until replaced, so its write-ahead log is no use:
                 # at this threshold the commit writes the data straight into the copy
                 # (a checkpoint) instead of first into a WAL as large as the new data.
-                con = duckdb.connect(str(tmp), config={"checkpoint_threshold": "0b"})
+                con = duckdb.connect(
+                    str(tmp),
+                    config={"checkpoint_threshold": "0b", "memory_limit": WRITE_MEMORY_LIMIT},
+                )
                 try:
                     # One transaction: no reason to make DuckDB sync after every statement.
                     con.begin()
@@ -196,7 +212,10 @@ class Store:
                     yield con
                     in_block = False
                     con.execute("DELETE FROM store_info")
-                    con.execute("INSERT INTO store_info (store_id) VALUES (?)", [uuid.uuid4().hex])
+                    con.execute(
+                        "INSERT INTO store_info (store_id, schema_version) VALUES (?, ?)",
+                        [uuid.uuid4().hex, SCHEMA_VERSION],
+                    )
                     con.commit()
                     con.execute("CHECKPOINT")
                 finally:
@@ -268,37 +287,54 @@ class Store:
                 leftover.unlink(missing_ok=True)
 
 
+def stored_schema_version(path: Path) -> int | None:
+    """The `schema_version` the store at `path` was written with; None if it has none
+    (a store from before versions) or cannot be read."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS store (READ_ONLY)", [str(path)])
+        return _schema_version(con, "store.")
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection, prefix: str = "") -> int | None:
+    try:
+        row = first_row(con, f"SELECT max(schema_version) FROM {prefix}store_info")
+    except duckdb.Error:  # no store_info, or one without the column: before versions
+        return None
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def _check_current(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """A store written by an older version lacks tables or columns: say how to rebuild it."""
-    present = set(
-        con.execute(
-            "SELECT table_name || '.' || column_name FROM information_schema.columns"
-        ).fetchall()
-    )
-    missing = [
-        f"{t}.{c}" for t, cols in TABLES.items() for c in cols if (f"{t}.{c}",) not in present
-    ]
-    if missing:
+    """A store of another layout cannot be read: say how to rebuild it."""
+    version = _schema_version(con)
+    if version != SCHEMA_VERSION:
+        age = "a newer" if version is not None and version > SCHEMA_VERSION else "an older"
         raise StoreError(
-            f"the store at {path} was written by an older version (it lacks "
-            f"{', '.join(missing[:3])}): run `python -m pipeline sync` to upgrade it"
+            f"the store at {path} was written by {age} version (store schema "
+            f"{version or 'unversioned'}, this version reads {SCHEMA_VERSION}): run "
+            "`python -m pipeline sync` to rebuild it"
         )
 
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables, and add columns that a store from an older version lacks."""
-    present = {
-        (t, c)
-        for t, c in con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns"
-        ).fetchall()
-    }
+    """Create the tables (a store of the current version already has them all)."""
     for table, columns in TABLES.items():
         cols = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
-        for name, kind in columns.items():
-            if (table, name) not in present and any(t == table for t, _ in present):
-                con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
+
+
+def commit_so_far(con: duckdb.DuckDBPyConnection) -> None:
+    """Commit what a sync wrote so far to its private copy and carry on in a new
+    transaction. Safe: the copy replaces the store only at the end of `Store.write`, and
+    a failure or kill before that discards it whole. Needed for large reads: DuckDB's
+    memory for one uncommitted transaction grows past `memory_limit` (an 8M-row read
+    staged in one transaction reached 4 GB; committed every 2 pages, 1 GB)."""
+    con.commit()
+    con.begin()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -9,25 +9,31 @@ exactly as it was. The steps live beside this module: `sync_boundaries`,
 from __future__ import annotations
 
 import gc
+import queue
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.assign import Placement
 from pipeline.config import LAYERS
+from pipeline.outreach import store_outreach_tables
 from pipeline.places import keep_places_in_step, placement, refresh_boundaries
 from pipeline.settings import Settings
 from pipeline.sources import BoundarySource, VictimSource
 from pipeline.sources.files import FileVictims, GeoJSONFile
 from pipeline.sources.socrata import SocrataBoundary, SocrataClient, SocrataVictims
+from pipeline.staging import drop_staging
 from pipeline.store import Store
-from pipeline.sync_boundaries import layers_without_web_geometry, read_boundaries, store_boundary
+from pipeline.sync_boundaries import read_boundaries, store_boundary
 from pipeline.sync_victims import (
+    PAGES_IN_FLIGHT,
+    PageQueue,
     fetch_victims,
     incremental_watermark,
+    stage_victims,
     store_victims,
 )
 from pipeline.synclog import Bar, MakeBar, SyncReport, next_sync_id, no_bar, utc_now
@@ -65,35 +71,44 @@ def run_sync(
         # background while the layers are checked and stored here, so the wait on the
         # portal overlaps the geometry work. Only this thread uses `con`.
         layers = read_boundaries(con, boundary_sources, request.boundaries_to_refresh(), make_bar)
-        # Each page is also placed on the boundaries as soon as they are stored.
-        placing: Future[Placement] = Future()
+        # Each page is typed there, then placed and staged here once the boundaries
+        # are stored (only this thread uses `con`).
+        pages: PageQueue = queue.Queue(maxsize=PAGES_IN_FLIGHT)
+        stop = threading.Event()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as pool:
             download = pool.submit(
-                fetch_victims, victims_source, since, placing, make_bar, settings.read_attempts
+                fetch_victims,
+                victims_source,
+                since,
+                make_bar,
+                settings.read_attempts,
+                pages,
+                stop,
             )
             try:
                 reports = [store_boundary(con, sync_id, read) for read in layers]
                 refreshed = [r.dataset for r in reports if r.mode != "skipped"]
-                stale = layers_without_web_geometry(con)
-                if refreshed or stale:
-                    refresh_boundaries(con, sorted(set(refreshed) | set(stale)))
-                placing.set_result(placement(con))
-            except BaseException as exc:
-                placing.set_exception(exc)  # the download stops instead of waiting
+                if refreshed:
+                    refresh_boundaries(con, sorted(refreshed))
+                fetched = stage_victims(con, pages, download, placement(con))
+            except BaseException:
+                stop.set()  # the download stops instead of waiting for room
                 download.cancel()
                 raise
-            fetched = download.result()
-        victims, placed = store_victims(
-            con, sync_id, victims_source, fetched, since, started, settings
+        victims = store_victims(
+            con, sync_id, victims_source, fetched, since, started, settings, make_bar
         )
         changed = victims.rows_added or victims.rows_updated or victims.rows_removed
         keep_places_in_step(
             con,
-            placed,
+            "placed",
             boundaries_changed=bool(refreshed),
             victims_changed=bool(changed),
             read_everything=since is None,
+            make_bar=make_bar,
         )
+        drop_staging(con)
+        store_outreach_tables(con, store, bool(changed or refreshed))  # Outreach's tables
         victims.seconds = time.perf_counter() - clock
         reports.append(victims)
     return reports

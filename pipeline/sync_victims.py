@@ -1,23 +1,51 @@
-"""Victims in a sync: where to resume, the read (typed and placed page by page),
-and the write that replaces or upserts them with their quarantine."""
+"""Victims in a sync: where to resume, the read (typed and placed page by page, then
+staged in DuckDB, see `pipeline.staging`), and the write that replaces or upserts
+them with their quarantine."""
 
 from __future__ import annotations
 
+import json
+import queue
+import threading
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
-import pandas as pd
+import numpy as np
 
 from geo.assign import Placement, place_victims
 from pipeline.changes import record_changes
 from pipeline.errors import IncompleteReadError, ShrinkError
-from pipeline.schema import VICTIM_COLUMNS, DateWindow, ParsedPage, combine_pages, parse_page
+from pipeline.schema import (
+    RULE_SUPERSEDED,
+    DateWindow,
+    ParsedPage,
+    RawRows,
+    check_readable_totals,
+    check_source_columns,
+    normalize_name,
+    parse_page,
+)
 from pipeline.settings import Settings
 from pipeline.sources import VictimSource
-from pipeline.store import VICTIM_AREA_COLUMNS, count_of, first_row
-from pipeline.synclog import MakeBar, SyncReport, log_sync, utc_now
+from pipeline.staging import (
+    STAGED,
+    ReadTally,
+    create_staging,
+    settle_duplicates,
+    split_staged,
+    stage,
+    staged_frame,
+)
+from pipeline.store import VICTIM_AREA_COLUMNS, commit_so_far, count_of, first_row
+from pipeline.synclog import MakeBar, SyncReport, log_sync, no_bar, phase, utc_now
+
+
+def placement_columns() -> list[str]:
+    """The store's place columns (`victim_areas` but its id), one per level."""
+    return [c for c in VICTIM_AREA_COLUMNS if c != "unique_id"]
 
 
 def incremental_watermark(
@@ -51,59 +79,186 @@ def incremental_watermark(
     return str(last[1])
 
 
+#: Pages typed and placed but not yet staged, at most: bounds memory when staging lags.
+PAGES_IN_FLIGHT = 2
+
+
+#: Staged pages between commits (see `store.commit_so_far`).
+PAGES_PER_COMMIT = 2
+
+
+class _Restart:
+    """Put in the page queue when a read starts again: drop what was staged."""
+
+
+class _Done:
+    """Put in the page queue after the last page of a read."""
+
+
+#: A typed page and the position of its first row in the read.
+TypedPage = tuple[ParsedPage, int]
+PageQueue = queue.Queue[TypedPage | _Restart | _Done]
+
+
 @dataclass
 class Fetched:
-    """A read of victims: pages already typed (see `schema.parse_page`), not yet combined."""
+    """A read of victims, its pages already handed to the staging (see `stage_victims`)."""
 
-    pages: list[ParsedPage] = field(default_factory=list)
-    places: list[pd.DataFrame] = field(default_factory=list)  # `place_victims` per page
-    rows: int = 0
-    watermark: str | None = None  # the largest :updated_at seen
+    tally: ReadTally = field(default_factory=ReadTally)
+    #: The pages as received, kept only for a source that cannot be read again.
+    raw_pages: list[RawRows] | None = None
+    source: VictimSource | None = None
+
+    def raw_rows(self, positions: np.ndarray) -> list[str]:
+        """The raw JSON of the rows at `positions` of the read (sorted): from the pages
+        kept, or by reading the source again."""
+        pages: Iterable[RawRows] = (
+            self.raw_pages
+            if self.raw_pages is not None
+            else (RawRows.of(page) for page in _source(self).pages())
+        )
+        found: list[str] = []
+        start = 0
+        for raw in pages:
+            end = start + len(raw)
+            mine = positions[(positions >= start) & (positions < end)] - start
+            found += [json.dumps(r, default=str) for r in raw.rows(mine)]
+            start = end
+            if len(found) == len(positions):
+                break
+        return found
+
+
+def _source(fetched: Fetched) -> VictimSource:
+    if fetched.source is None:
+        raise AssertionError("a read that is not kept must name its source")
+    return fetched.source
 
 
 def fetch_victims(
     source: VictimSource,
     since: str | None,
-    placing: Future[Placement],
     make_bar: MakeBar,
     attempts: int = 1,
+    out: PageQueue | None = None,
+    stop: threading.Event | None = None,
 ) -> Fetched:
-    """Read every page, typing and placing each as it arrives so the work overlaps the
-    next download. `placing` gives the boundaries once they are stored. A read that
-    does not reconcile with the source's own count is started again, up to `attempts`
-    times in all; then its IncompleteReadError stands and nothing is written."""
+    """Read every page, typing each as it arrives, and hand it to `out` to be placed and
+    staged (`stage_victims`) while the next page is read; `stop` ends the read early
+    when the other side has failed. A read that does not
+    reconcile with the source's own count is started again, up to `attempts` times
+    in all; then its IncompleteReadError stands and nothing is written."""
+    out = out if out is not None else queue.Queue()
+    stop = stop or threading.Event()
     for attempt in range(1, attempts + 1):
         try:
-            return _read_once(source, since, placing, make_bar)
+            fetched = _read_once(source, since, make_bar, out, stop)
+            _put(out, _Done(), stop)
+            return fetched
         except IncompleteReadError as exc:
             if attempt == attempts:
                 raise IncompleteReadError(
                     f"{exc}; gave up after {attempts} whole reads. Nothing in the store "
                     "was changed."
                 ) from exc
+            _put(out, _Restart(), stop)
     raise AssertionError("unreachable: attempts must be at least 1")
 
 
 def _read_once(
-    source: VictimSource, since: str | None, placing: Future[Placement], make_bar: MakeBar
+    source: VictimSource,
+    since: str | None,
+    make_bar: MakeBar,
+    out: PageQueue,
+    stop: threading.Event,
 ) -> Fetched:
     expected = source.count(since)
-    bar = make_bar("victims", expected)
-    fetched = Fetched()
+    progress = _ReadProgress(source, expected, make_bar)
+    rereadable = bool(getattr(source, "rereadable", False))
+    fetched = Fetched(raw_pages=None if rereadable else [], source=source)
     dates = DateWindow.now()
     try:
         for page in source.pages(since, expected):
+            progress.update(len(page))  # as read: typing and placing it comes next
             parsed = parse_page(page, dates)
-            fetched.pages.append(parsed)
-            fetched.places.append(place_victims(parsed.points_in_city(), placing.result()))
-            fetched.rows += len(page)
-            stamp = parsed.latest_update
-            if stamp and (fetched.watermark is None or stamp > fetched.watermark):
-                fetched.watermark = stamp
-            bar.update(len(page))
+            _put(out, (parsed, fetched.tally.rows), stop)
+            fetched.tally.add(parsed)
+            if fetched.raw_pages is not None:
+                fetched.raw_pages.append(parsed.raw)
     finally:
-        bar.close()
+        progress.close()
     return fetched
+
+
+class _ReadProgress:
+    """One bar for a read: bytes of the files for a source that tells them (a known
+    total from the first page on), else rows against the source's count."""
+
+    def __init__(self, source: VictimSource, expected: int | None, make_bar: MakeBar):
+        self.source = source
+        self.total_bytes: int | None = getattr(source, "total_bytes", None)
+        if self.total_bytes is not None:
+            self.bar = make_bar("victims: reading, checking, placing (MB)", _mb(self.total_bytes))
+        else:
+            self.bar = make_bar("victims", expected)
+        self.shown = 0
+
+    def update(self, rows: int) -> None:
+        if self.total_bytes is None:
+            self.bar.update(rows)
+            return
+        now = _mb(int(getattr(self.source, "bytes_read", 0)))
+        self.bar.update(now - self.shown)
+        self.shown = now
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _mb(size: int) -> int:
+    return round(size / 1_000_000)
+
+
+def _put(out: PageQueue, item: TypedPage | _Restart | _Done, stop: threading.Event) -> None:
+    """Wait for room in `out`, unless the sync has failed meanwhile."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+    raise InterruptedError("the sync stopped while victims were being read")
+
+
+def stage_victims(
+    con: duckdb.DuckDBPyConnection,
+    pages: PageQueue,
+    download: Future[Fetched],
+    where: Placement,
+) -> Fetched:
+    """Place and stage the pages `fetch_victims` hands over until its read ends; its
+    result (or error). Runs in the thread that owns `con`, beside the read: placing
+    (shapely) and staging (DuckDB) run while the next page is parsed."""
+    create_staging(con, placement_columns())
+    staged = 0
+    while True:
+        try:
+            item = pages.get(timeout=0.1)
+        except queue.Empty:
+            if download.done() and pages.empty():
+                return download.result()  # raises the read's error; no Done came
+            continue
+        if isinstance(item, _Done):
+            return download.result()
+        if isinstance(item, _Restart):
+            con.execute(f"DELETE FROM {STAGED}")
+        else:
+            parsed, start = item
+            places = place_victims(parsed.points_in_city(), where)
+            stage(con, staged_frame(parsed, places, start))
+            staged += 1
+            if staged % PAGES_PER_COMMIT == 0:
+                commit_so_far(con)
 
 
 def store_victims(
@@ -114,15 +269,23 @@ def store_victims(
     since: str | None,
     started: datetime,
     settings: Settings,
-) -> tuple[SyncReport, pd.DataFrame]:
-    """Validate a read, then replace (full read) or upsert (incremental) it; log it.
-    Return the report and the places of the victims written. ShrinkError, with the
-    store untouched, when the write would take away too many stored rows."""
-    validated = combine_pages(
-        fetched.pages, "victims", source.optional_columns, source.declared_columns()
-    )
+    make_bar: MakeBar = no_bar,
+) -> SyncReport:
+    """Check the staged read as a whole, settle duplicate ids, then replace (full read)
+    or upsert (incremental) the victims; log it. The good rows' places stay in the
+    `placed` view for `places.keep_places_in_step`. ShrinkError, with the store
+    untouched, when the write would take away too many stored rows."""
+    tally = fetched.tally
+    with phase(make_bar, "victims: checking"):
+        if tally.rows:
+            _check_whole_read(tally, source)
+            superseded = settle_duplicates(con, fetched.raw_rows)
+            if superseded:
+                tally.rule_counts[RULE_SUPERSEDED] = superseded
+        split_staged(con, placement_columns())
     mode = "full" if since is None else "incremental"
-    counts = _write_victims(con, sync_id, validated.victims, validated.quarantine, mode)
+    with phase(make_bar, "victims: writing"):
+        counts = _write_victims(con, sync_id, mode)
     check_shrink(
         stored=counts.pop("rows_before"),
         removed=counts["rows_removed"],
@@ -133,16 +296,28 @@ def store_victims(
         "victims",
         source.description,
         mode,
-        rows_fetched=fetched.rows,
-        rows_quarantined=len(validated.quarantine),
-        watermark=fetched.watermark or since,
-        rule_counts=validated.rule_counts,
-        ignored_columns=validated.ignored_columns,
+        rows_fetched=tally.rows,
+        rows_quarantined=counts.pop("rows_quarantined"),
+        watermark=tally.watermark or since,
+        rule_counts=tally.broken_rules(),
+        ignored_columns=tally.ignored_columns(),
         **counts,
     )
     log_sync(con, sync_id, report, started)
-    places = pd.concat(fetched.places, ignore_index=True) if fetched.places else None
-    return report, places.iloc[validated.kept] if places is not None else _no_places()
+    return report
+
+
+def _check_whole_read(tally: ReadTally, source: VictimSource) -> None:
+    """The columns of the whole read (see `schema.combine_pages`) and their readability."""
+    declared = {normalize_name(c) for c in source.declared_columns()}
+    check_source_columns(
+        tally.columns | declared,
+        "victims",
+        tally.rows,
+        source.optional_columns,
+        header=bool(declared),
+    )
+    check_readable_totals(tally.readability, "victims")
 
 
 def check_shrink(stored: int, removed: int, kept: int, settings: Settings) -> None:
@@ -166,16 +341,9 @@ def check_shrink(stored: int, removed: int, kept: int, settings: Settings) -> No
         )
 
 
-def _write_victims(
-    con: duckdb.DuckDBPyConnection,
-    sync_id: int,
-    victims: pd.DataFrame,
-    quarantine: pd.DataFrame,
-    mode: str,
-) -> dict[str, int]:
-    """Replace (full) or upsert (incremental) victims and their quarantine; return row counts."""
-    con.register("incoming", victims[list(VICTIM_COLUMNS)])
-    con.register("incoming_quarantine", quarantine)
+def _write_victims(con: duckdb.DuckDBPyConnection, sync_id: int, mode: str) -> dict[str, int]:
+    """Replace (full) or upsert (incremental) victims and their quarantine from the
+    `incoming` and `incoming_quarantine` views; return row counts."""
     before = count_of(con, "SELECT count(*) FROM victims")
     added = count_of(con, "SELECT count(*) FROM incoming i ANTI JOIN victims v USING (unique_id)")
     updated = count_of(
@@ -206,19 +374,15 @@ def _write_victims(
             "AND unique_id IN (SELECT unique_id FROM touched)"
         )
     con.execute("INSERT INTO victims BY NAME SELECT * FROM incoming")
+    quarantined = count_of(con, "SELECT count(*) FROM incoming_quarantine")
     con.execute(
         "INSERT INTO quarantine BY NAME SELECT 'victims' AS dataset, "
         f"{int(sync_id)} AS sync_id, * FROM incoming_quarantine"
     )
-    con.unregister("incoming")
-    con.unregister("incoming_quarantine")
     return {
         "rows_added": added,
         "rows_updated": updated,
         "rows_removed": removed,
         "rows_before": before,
+        "rows_quarantined": quarantined,
     }
-
-
-def _no_places() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in VICTIM_AREA_COLUMNS})

@@ -3,7 +3,8 @@ and the `sync_log` row each report becomes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,18 @@ MakeBar = Callable[[str, int | None], Bar]  # (dataset, expected rows or None) -
 
 def no_bar(description: str, total: int | None) -> Bar:
     return _NoBar()
+
+
+@contextmanager
+def phase(make_bar: MakeBar, description: str) -> Iterator[None]:
+    """A one-step bar for a step of the sync that has no finer progress to show: its
+    name is on screen while it runs, and its time when it is done."""
+    bar = make_bar(description, 1)
+    try:
+        yield
+        bar.update(1)
+    finally:
+        bar.close()
 
 
 @dataclass

@@ -1,23 +1,36 @@
 """Local exports: victims as CSV (API-shaped or the portal's upper-case export,
 plain or gzipped) or API JSON; boundaries as GeoJSON. A folder stands for the
-victims files inside it."""
+victims files inside it.
+
+CSV files are streamed in blocks of text (`BLOCK_BYTES`), so memory stays bounded
+whatever the file's size and each block can be checked and placed while the next
+one is read; `bytes_read` tells how far the read is, for the progress bar.
+"""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from pipeline.errors import InputFileError
 from pipeline.schema import RawPage, RawRows, check_source_columns
 
 VICTIM_SUFFIXES = (".csv", ".csv.gz", ".json", ".json.gz")
+
+#: Uncompressed CSV text per page: about 120,000 rows of the API shape. Large enough
+#: that per-page costs vanish, small enough that a page is ~0.5 s of work (progress).
+BLOCK_BYTES = 32 << 20
+#: JSON files are one document: read whole, then handed on in pages of this many rows.
+JSON_PAGE_ROWS = 100_000
 
 
 def expand_paths(paths: Sequence[Path | str]) -> list[Path]:
@@ -39,58 +52,73 @@ def expand_paths(paths: Sequence[Path | str]) -> list[Path]:
 class FileVictims:
     """Victim rows from local files; always a full snapshot, so never incremental.
     Each file must carry every known column but `optional` ones: a file is a whole
-    read of its own, so a column missing from it is drift even if another has it."""
+    read of its own, so a column missing from it is drift even if another has it.
+    Files can be read again (`rereadable`): the sync does so only for the few rows
+    it must quarantine after the read (a duplicate id found in a later page)."""
 
     incremental = False
+    rereadable = True
 
-    def __init__(self, paths: Sequence[Path | str], optional: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        paths: Sequence[Path | str],
+        optional: tuple[str, ...] = (),
+        block_bytes: int | None = None,  # default BLOCK_BYTES
+    ):
         self.files = expand_paths(paths)
         self.description = "file:" + ",".join(str(Path(p).resolve()) for p in paths)
         self.optional_columns = optional
-        self._pages: list[RawPage] | None = None
+        self.block_bytes = block_bytes or BLOCK_BYTES
+        #: Bytes of the files (as stored, compressed or not) read so far, and in all.
+        self.bytes_read = 0
+        self.total_bytes = sum(path.stat().st_size for path in self.files)
 
     def declared_columns(self) -> frozenset[str]:
         return frozenset()  # each file's header is checked as it is read
 
     def count(self, since: str | None = None) -> int | None:
-        return sum(len(page) for page in self._read_all())
+        return None  # unknown until read: counting would read every file twice
 
     def pages(self, since: str | None = None, expected: int | None = None) -> Iterator[RawPage]:
-        yield from self._read_all()
+        self.bytes_read = 0
+        done = 0
+        for path in self.files:
+            yield from self._checked_pages(path)
+            done += path.stat().st_size
+            self.bytes_read = done
 
-    def _read_all(self) -> list[RawPage]:
-        if self._pages is None:
-            self._pages = [self._read_checked(path) for path in self.files]
-        return self._pages
-
-    def _read_checked(self, path: Path) -> RawPage:
-        page = read_victims_file(path)
-        if not len(page):
+    def _checked_pages(self, path: Path) -> Iterator[RawPage]:
+        rows = 0
+        base = self.bytes_read
+        for page, offset in read_victims_pages(path, self.block_bytes):
+            if not len(page):
+                continue  # a header-only file gives one empty page
+            if not rows:  # the header, before any row of the file is used
+                raw = RawRows.of(page)
+                check_source_columns(raw.columns, str(path), 0, self.optional_columns, header=True)
+            rows += len(page)
+            self.bytes_read = base + offset
+            yield page
+        if not rows:
             raise InputFileError(f"{path} holds no rows (only a header?)")
-        raw = RawRows.of(page)
-        check_source_columns(raw.columns, str(path), len(raw), self.optional_columns, header=True)
-        return page
 
 
-def read_victims_file(path: Path) -> RawPage:
-    """CSV as a frame of text (blanks NA), JSON as the API's list of rows; headers untouched
-    (schema normalises them). Any unreadable file is one InputFileError naming it."""
+def read_victims_pages(path: Path, block_bytes: int) -> Iterator[tuple[RawPage, int]]:
+    """Pages of raw rows with the bytes of the file read so far. CSV as frames of text
+    (blanks NA), JSON as the API's list of rows; headers untouched (schema normalises
+    them). A header-only CSV gives one empty page. Any unreadable file is one
+    InputFileError naming it."""
     name = path.name.lower()
     try:
         if name.endswith((".csv", ".csv.gz")):
-            # Arrow's reader: ~2.5x faster than pandas' own, and Arrow-backed strings hold
-            # a million rows in a fraction of the memory of Python strings.
-            return pd.read_csv(
-                path,
-                dtype="string[pyarrow]",
-                keep_default_na=False,
-                na_values=[""],
-                engine="pyarrow",
-            )
+            yield from _csv_pages(path, block_bytes)
+            return
         if name.endswith((".json", ".json.gz")):
-            return _read_json_rows(path)
-    except pd.errors.EmptyDataError as exc:
-        raise InputFileError(f"{path} is empty (no header, no rows)") from exc
+            rows = _read_json_rows(path)
+            size = path.stat().st_size
+            for start in range(0, max(len(rows), 1), JSON_PAGE_ROWS):
+                yield rows[start : start + JSON_PAGE_ROWS], size
+            return
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputFileError(f"{path} is cut short or not really gzip ({exc})") from exc
     except pa.ArrowInvalid as exc:
@@ -99,14 +127,57 @@ def read_victims_file(path: Path) -> RawPage:
         if "Empty CSV file" in str(exc):
             raise InputFileError(f"{path} is empty (no header, no rows)") from exc
         raise InputFileError(f"cannot read {path}: {exc}") from exc
-    except (
-        OSError,
-        UnicodeDecodeError,
-        pd.errors.ParserError,
-        json.JSONDecodeError,
-    ) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error, json.JSONDecodeError) as exc:
+        if name.endswith(".gz") and _gzip_is_cut_short(path):
+            raise InputFileError(f"{path} is cut short or not really gzip ({exc})") from exc
         raise InputFileError(f"cannot read {path}: {exc}") from exc
     raise InputFileError(f"{path}: expected one of {', '.join(VICTIM_SUFFIXES)}")
+
+
+def _csv_pages(path: Path, block_bytes: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    """The file cut at line ends into blocks of about `block_bytes` of text, each parsed by
+    Arrow's reader, every column as text (only blank is NA, as the portal writes no
+    other null marker). Cut here, not by Arrow's streaming reader: that one reads ahead
+    as fast as it can decompress, so a page that takes longer to check than to read
+    left the whole file in memory. Values never hold a line break (as Arrow assumes)."""
+    header = _header(path)
+    if header is None:
+        raise InputFileError(f"{path} is empty (no header, no rows)")
+    options = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(header, pa.string()),
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    with open(path, "rb") as raw:
+        text = cast(IO[bytes], gzip.GzipFile(fileobj=raw) if _gzipped(path) else raw)
+        head, rest, pages = text.readline(), b"", 0
+        while True:
+            block = text.read(block_bytes)
+            lines = rest + block
+            cut = len(lines) if not block else lines.rfind(b"\n") + 1
+            rest = lines[cut:]
+            if cut or (not pages and not block):  # a header-only file gives one empty page
+                pages += 1
+                table = pacsv.read_csv(pa.py_buffer(head + lines[:cut]), convert_options=options)
+                yield _text_frame(table), raw.tell()
+            if not block:
+                return
+
+
+def _gzipped(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def _text_frame(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas(types_mapper=lambda _: pd.StringDtype("pyarrow"))
+
+
+def _header(path: Path) -> list[str] | None:
+    """The CSV's column names, or None for a file with no header at all."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), None)
 
 
 def _gzip_is_cut_short(path: Path) -> bool:
