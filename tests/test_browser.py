@@ -9,6 +9,7 @@ scrolling, and saves screenshots in tests/artifacts/ for a person to look at.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from pypdf import PdfReader
 
 from pipeline.settings import PROJECT_ROOT
 from tests.conftest import needs_snapshot, sync_real_snapshot
@@ -334,4 +336,29 @@ def test_downloads_carry_their_context_and_every_incident(server, browser) -> No
     )
     rows = Path(incidents.path()).read_text().splitlines()
     assert len(rows) - 1 == 62  # every incident of the period, not the 50 listed
+    page.close()
+
+
+def test_five_years_and_every_area_ranked_with_rates(server, browser) -> None:
+    """Issue 13 items 5 and 6 on the page: the 5-year section, the ranked table (the
+    map's text equivalent) and the city-wide rate per 100,000 beside the area's."""
+    page = open_page(browser, f"{server}/?level=community_area&area=ALBANY%20PARK&as_of=2020-11-29")
+    wait_for_title(page, "Albany Park")
+    page.get_by_text("Every community area, ranked").scroll_into_view_if_needed()
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "This year in each of the last 5 years: Albany Park" in text
+    assert "Every community area, ranked" in text
+    assert re.search(r"City-wide rate: \d+\.\d per 100,000 residents", text)
+    page.close()
+
+
+def test_the_brief_counts_on_the_pages_basis(server, browser) -> None:
+    """The page opens District 17 on CPD's recorded codes (11 homicides against 5 through
+    29 Nov 2020); the brief it hands out must say the same, not the location's 10."""
+    page = open_page(browser, f"{server}/?area=17&as_of=2020-11-29", *DESKTOP)
+    page.get_by_role("button", name="Prepare a one-page brief (PDF)").click()
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download the brief (PDF)").click(timeout=120_000)
+    words = " ".join(PdfReader(download.value.path()).pages[0].extract_text().split())
+    assert re.search(r"homicides 11 5\b", words), words[:400]
     page.close()
