@@ -316,8 +316,11 @@ def page(
     with header:
         st.title(f"{KIND_LABELS[view.kind].capitalize()}: {plain(where, 120)}")
         stale = words.stale_note(found.bounds.latest, today())
-        # On a projector the staleness goes in the freshness line: the map needs the room.
-        st.markdown(freshness(found, stale if view.present else ""), unsafe_allow_html=True)
+        # On a projector the staleness is a short phrase in the freshness line: the map
+        # needs the room.
+        age = (today() - found.bounds.latest).days
+        short = f"{age} days old: later shootings are not counted." if stale else ""
+        st.markdown(freshness(found, short if view.present else ""), unsafe_allow_html=True)
         for note in notes(stale if not view.present else ""):
             st.warning(note)
     if not view.present:

@@ -374,7 +374,8 @@ def test_presentation_mode_says_stale_in_the_freshness_line_not_a_box(store, mon
     assert not at.exception
     assert not [w for w in at.warning if "out of date" in w.value]
     line = html.unescape(next(m.value for m in at.markdown if 'class="freshness"' in m.value))
-    assert "<b>The data may be out of date: the newest record is from 05 Mar 2025" in line
+    assert "Data through <b>2025-03-05</b>" in line
+    assert "<b>15 days old: later shootings are not counted.</b>" in line
 
 
 def test_area_lists_are_sorted_and_named_as_people_say_them(store, monkeypatch) -> None:
