@@ -78,9 +78,3 @@ def store_boundary(con: duckdb.DuckDBPyConnection, sync_id: int, read: BoundaryR
     )
     log_sync(con, sync_id, report, read.started)
     return report
-
-
-def layers_without_web_geometry(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Layers stored by a version that did not keep simplified geometry."""
-    rows = con.execute("SELECT DISTINCT layer FROM boundaries WHERE web_geometry IS NULL")
-    return [r[0] for r in rows.fetchall()]
