@@ -87,6 +87,8 @@ def test_presentation_mode_reads_from_the_back_of_the_room(server, browser, size
     assert "synced from" not in text and "duckdb" not in text
     controls = page.get_by_role("button", name=re.compile("Download|brief|location", re.I))
     assert not [c for c in controls.all() if c.is_visible()]  # nor the charts' toolbars
+    zoom = page.locator(".mapboxgl-ctrl-zoom-in, .mapboxgl-ctrl-zoom-out").all()
+    assert zoom and not [z for z in zoom if z.is_visible()]  # nor the map's zoom buttons
     boxes = page.locator('input[type="text"]').all()  # the hidden sidebar's are not seen
     assert not [b for b in boxes if b.is_visible()]  # no search box
     page.screenshot(path=ARTIFACTS / f"present_{size[0]}x{size[1]}.png")

@@ -42,7 +42,8 @@ PRESENT = """
 /* Projector: controls hidden, the map across the screen, big high-contrast type. */
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="collapsedControl"], [data-testid="stExpandSidebarButton"],
-header[data-testid="stHeader"], [data-testid="stElementToolbar"] { display: none !important; }
+header[data-testid="stHeader"], [data-testid="stElementToolbar"],
+.mapboxgl-ctrl-zoom-in, .mapboxgl-ctrl-zoom-out, .mapboxgl-ctrl-group { display: none !important; }
 .main .block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important;
   padding: 1rem 1.5rem !important; }
 html, body, [data-testid="stAppViewContainer"] { background: #ffffff !important;
