@@ -18,7 +18,7 @@ from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.store import Store
 from tests.conftest import ROWS, build_store, needs_snapshot
 from tests.test_changes import planted  # noqa: F401  (the two-sync fixture)
-from ui import basemap, mapview, outreach_tables, since_sync
+from ui import basemap, mapview, outreach_map, outreach_tables, since_sync
 from ui.outreach_state import OutreachView, from_query, to_query
 from ui.state import Bounds
 
@@ -413,3 +413,20 @@ def test_the_page_says_what_changed_since_the_last_sync(planted, monkeypatch) ->
     assert died["what"].tolist() == ["reclassified as homicide"]
     assert "HOMICIDE" in died["fields changed"].iloc[0]
     assert set(listed["beat"].str[:2]) == {"17"}  # the team's district only
+
+
+def test_the_hexagon_map_leaves_out_only_quiet_empty_cells() -> None:
+    """Thousands of empty, unremarkable cells cost the browser time and say nothing over
+    the streets; a cold spot with no shooting, or a cell with one, stays."""
+    shapes = [{"key": k, "hexagon": k} for k in ("empty", "shot", "cold", "fading")]
+    table = pd.DataFrame(
+        {
+            "area": ["empty", "shot", "cold", "fading"],
+            "class": ["not significant", "not significant", "cold spot, 99 %", "no pattern"],
+            "count": [0, 1, 0, 0],
+        }
+    )
+    drawn = outreach_map.area_features(shapes, table, "class", outreach_map.CLASS_COLOURS)
+    assert [f["hex"] for f in drawn] == ["shot", "cold"]
+    polygons = [{"key": "empty", "polygon": [[0, 0], [1, 0], [1, 1], [0, 0]]}]
+    assert len(outreach_map.area_features(polygons, table, "class", {})) == 1  # beats: all

@@ -8,10 +8,14 @@ from typing import Any
 import pandas as pd
 import pydeck as pdk
 
-from geo.hotspots import CLASSES
+from geo.emerging import CATEGORIES
+from geo.hotspots import CLASSES, NOT_SIGNIFICANT
 from ui import basemap
 from ui.mapview import CHICAGO_VIEW, fitted_view
 
+#: Classes of a cell that is neither hot, cold nor emerging: such a cell with no shooting
+#: is left off the hexagon map (thousands of them, only the streets under them matter).
+QUIET = {NOT_SIGNIFICANT, CATEGORIES[-1]}
 RGB = list[int]
 # Red for hot, blue for cold (ColorBrewer RdBu, colour-blind safe); quiet areas light.
 CLASS_COLOURS: dict[str, RGB] = dict(
@@ -64,8 +68,8 @@ def area_features(
     """The areas in `table` with a place name, the class in words, count and colour (areas
     not in `table` are left out: a team area's map shows only its own). A shape with a
     `hexagon` (an H3 id) gives a flat item the browser draws from the id alone (a few
-    bytes instead of a polygon); one with a `polygon` ring or a GeoJSON `geometry` gives
-    a GeoJSON feature."""
+    bytes instead of a polygon; quiet empty cells left out); one with a `polygon` ring or
+    a GeoJSON `geometry` gives a GeoJSON feature."""
     rows = table.set_index("area").to_dict("index")
     out = []
     for shape in shapes:
@@ -82,7 +86,8 @@ def area_features(
             "fill": colours.get(label, [255, 255, 255]),
         }
         if "hexagon" in shape:
-            out.append({"hex": shape["hexagon"], **properties})
+            if count or label not in QUIET:  # a quiet empty cell says nothing over streets
+                out.append({"hex": shape["hexagon"], **properties})
             continue
         geometry = shape.get("geometry") or {"type": "Polygon", "coordinates": [shape["polygon"]]}
         out.append({"type": "Feature", "geometry": geometry, "properties": properties})
