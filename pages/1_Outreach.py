@@ -22,7 +22,7 @@ from ui.mapview import SerializedDeck
 from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, TOOLTIP
 from ui.outreach_state import LEVELS, NUMBERS, SCOPES, SHOWS, OutreachView, from_query, to_query
 from ui.state import Bounds
-from ui.text import plain
+from ui.text import in_html, plain
 
 #: Cards on a phone, the table on a wider screen (no sideways scrolling in a table).
 PHONE_CSS = """<style>
@@ -117,7 +117,7 @@ def page(ref: data.StoreRef, found: data.Facts, view: OutreachView, tiles: bool)
         st.warning(f"Some link settings were not valid and were replaced by defaults: {named}.")
     where = team_words(view, found)
     st.markdown(
-        f'<p class="freshness">{plain(where, 120)} &middot; data through '
+        f'<p class="freshness">{in_html(where, 120)} &middot; data through '
         f"<b>{found.bounds.latest:%Y-%m-%d}</b> &middot; hot spots: shootings "
         f"{start:%d %b %Y} to {as_of:%d %b %Y}. No names; locations at block level.</p>",
         unsafe_allow_html=True,

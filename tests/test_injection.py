@@ -28,6 +28,8 @@ from tests.conftest import ROWS, build_store, needs_snapshot, sync_files, write_
 from tests.test_dashboard import app
 from ui.text import ELLIPSIS, WORD_JOINER, in_html, plain, squeeze
 
+OUTREACH = Path(__file__).resolve().parents[1] / "pages" / "1_Outreach.py"
+
 # The browser test's Streamlit server (real snapshot) and Chromium, as fixtures here too.
 server, browser = test_browser.server, test_browser.browser
 
@@ -218,6 +220,27 @@ def test_area_labels_and_file_names_from_the_data_are_inert(tmp_path, monkeypatc
     assert "<img" not in freshness  # the file names are in the definitions, as plain text
     source = next(m.value for m in at.markdown if m.value.startswith("Source"))
     assert plain(f"v{HTML}.csv.gz", 300) in source  # escaped: `\\<img`, shown as text
+    assert not live_markup(at)
+
+
+def test_a_hostile_community_area_name_is_inert_on_the_outreach_page(tmp_path, monkeypatch) -> None:
+    """The team area's name comes from the boundary file: it reaches an HTML line."""
+    from streamlit.testing.v1 import AppTest
+
+    name = HTML
+    path = tmp_path / "v.csv.gz"
+    pd.DataFrame.from_records(ROWS).drop(columns="location").to_csv(path, index=False)
+    layers = write_layers(tmp_path / "layers")
+    areas = json.loads(layers["community_areas"].read_text())
+    areas["features"][0]["properties"]["community"] = name
+    layers["community_areas"].write_text(json.dumps(areas))
+    monkeypatch.setenv("DATA_DIR", str(sync_files(tmp_path / "data", [path], layers)))
+    at = AppTest.from_file(str(OUTREACH), default_timeout=60)
+    at.query_params.update(scope="community_area", area=name.upper())  # keys: upper case
+    at.run()
+    assert not at.exception
+    line = next(m.value for m in at.markdown if m.value.startswith('<p class="freshness"'))
+    assert "<img" not in line.lower() and in_html(name.upper().title(), 120) in line
     assert not live_markup(at)
 
 
