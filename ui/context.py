@@ -120,7 +120,7 @@ def build_context(ref: data.StoreRef, found: data.Facts, view: View) -> Context:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.PANEL_KEYS)
 def history(ref: data.StoreRef, view: View) -> pd.DataFrame:
     """`pipeline.history.same_span_by_year` for the view's area (or the city)."""
     current, _ = data.spans(view)
@@ -131,7 +131,7 @@ def history(ref: data.StoreRef, view: View) -> pd.DataFrame:
         )
 
 
-@st.cache_data(show_spinner="Estimating populations...", max_entries=8)
+@st.cache_data(show_spinner="Estimating populations...", max_entries=8, hash_funcs=data.KEYS)
 def level_population(ref: data.StoreRef, level: str, path: str) -> tuple[Population | None, str]:
     """Residents per area of `level` (None for beats), or None and why when the population
     file does not fit the store's community areas; `path` '' is the shipped census."""
@@ -142,7 +142,8 @@ def level_population(ref: data.StoreRef, level: str, path: str) -> tuple[Populat
         return None, str(exc)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# Keyed as the map's table: every area's figures do not depend on the selected one.
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.MAP_TABLE_KEYS)
 def ranked(ref: data.StoreRef, view: View) -> pd.DataFrame:
     """Every area of the level from the map's own comparison (`data.map_table`, built by
     `compstat.compare_areas`), with rates, most first."""
