@@ -207,6 +207,7 @@ def test_window_map_links_and_cards_are_built_from_numbers_and_escaped() -> None
     )
     cards = outreach_tables.window_cards(rows)
     assert "<img" not in cards and "&lt;img" in cards and "3 days left" in cards
+    assert "1 follow-up shooting so far" in cards  # singular, as read
 
 
 # --- street base map -------------------------------------------------------------------

@@ -137,7 +137,7 @@ def window_cards(rows: pd.DataFrame) -> str:
             f"{in_html(r['date and time'])} &middot; case {in_html(r['case'])}<br/>"
             f"beat {in_html(r['beat'])}, {in_html(r['community area'])}<br/>"
             f"{r['victims']} shot, {r['killed']} killed &middot; "
-            f"{r['follow-up shootings so far']} follow-up shootings so far {link}"
+            f"{_followups(r['follow-up shootings so far'])} so far {link}"
             "</div>"
         )
     return "".join(cards)
@@ -145,3 +145,7 @@ def window_cards(rows: pd.DataFrame) -> str:
 
 def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
+
+
+def _followups(n: int) -> str:
+    return f"{n} follow-up shooting{'s' if n != 1 else ''}"
