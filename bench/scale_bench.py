@@ -3,6 +3,7 @@
     python -m bench.synthetic --rows 1000000 --out /tmp/synthetic/victims_1m.csv.gz
     python -m bench.scale_bench --victims /tmp/synthetic/victims_1m.csv.gz \\
         [--data-dir /tmp/scale/data] [--clean | --reuse-store] [--repeat 3] [--dashboard]
+        [--sync-only]
 
 Each figure is one whole process started with the project's Python, so it
 includes interpreter start-up and imports; wall time is measured around the
@@ -146,9 +147,16 @@ def pipeline_argv(command: str, data: Path, *extra: str) -> list[str]:
 
 
 def measure_cli(
-    victims: Path, data: Path, logs: Path, repeat: int, reuse: bool, retry_wait: float
+    victims: Path,
+    data: Path,
+    logs: Path,
+    repeat: int,
+    reuse: bool,
+    retry_wait: float,
+    sync_only: bool = False,
 ) -> dict[str, Run | None]:
-    """Sync (unless `reuse`) and the four queries; the median run of each, None if it failed."""
+    """Sync (unless `reuse`) and the four queries (unless `sync_only`); the median run of
+    each, None if it failed."""
     results: dict[str, Run | None] = {}
     if not reuse:
         print(f"sync --full of {victims} into {data} ...", flush=True)
@@ -157,7 +165,7 @@ def measure_cli(
         report(done)
         print("  " + "\n  ".join(done.stdout.strip().splitlines()[-6:]), flush=True)
         results["sync --full"] = done if done.returncode == 0 else None
-        if done.returncode != 0:
+        if done.returncode != 0 or sync_only:
             return results
     brief = data.parent / "brief.pdf"
     queries = {
@@ -311,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse-store", action="store_true", help="skip the sync: query the store already there"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each query (median)")
+    parser.add_argument("--sync-only", action="store_true", help="time the sync, not the queries")
     parser.add_argument("--dashboard", action="store_true", help="also time the dashboard")
     parser.add_argument(
         "--retry-wait", type=float, default=60.0, help="seconds before retrying a failed run once"
@@ -330,8 +339,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.reuse_store and data.exists() and any(data.iterdir()):
         parser.error(f"--data-dir {data} is not empty: pass --clean or --reuse-store")
     logs = data.parent / "logs"
+    if args.sync_only and args.reuse_store:
+        parser.error("--sync-only and --reuse-store leave nothing to time: pass one of them")
     cli = measure_cli(
-        args.victims.resolve(), data, logs, args.repeat, args.reuse_store, args.retry_wait
+        args.victims.resolve(),
+        data,
+        logs,
+        args.repeat,
+        args.reuse_store,
+        args.retry_wait,
+        args.sync_only,
     )
     dash = None
     if args.dashboard and all(cli.values()):

@@ -419,23 +419,30 @@ def _empty(columns: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
+#: Values that stand for "no value" once stripped.
+BLANK_TEXTS = pa.array(["", "nan", "None", "NaN"])
+
+
 def _text(raw: RawRows, *names: str) -> pd.Series:
     """Stripped strings from the first of `names` that has a value in each row; blanks are NA.
 
     Coalescing matters when files of two vintages are read together: older
     exports call the id `unique_id`, today's API `cpd_id`.
     """
-    result: pd.Series | None = None
+    result: pa.ChunkedArray | pa.Array | None = None
+    label = None  # the name of the first column found, as pandas' fillna kept it
     for name in names:
         col = raw.text(name)
         if col is not None:
-            col = col.str.strip()
-            col = col.mask(col.isin(["", "nan", "None", "NaN"]))
-            result = col if result is None else result.fillna(col)
+            label = col.name if result is None else label
+            # In Arrow, as pandas' str.strip/isin/mask/fillna would, without their copies.
+            text = pc.utf8_trim_whitespace(pa.array(col.array))
+            text = pc.if_else(pc.is_in(text, value_set=BLANK_TEXTS), None, text)
+            result = text if result is None else pc.coalesce(result, text)
     return (
         pd.Series(pd.NA, index=pd.RangeIndex(len(raw)), dtype="string")
         if result is None
-        else result
+        else pd.Series(pd.arrays.ArrowStringArray(result), name=label)
     )
 
 
@@ -449,20 +456,51 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, text.notna() & values.isna()
 
 
-def _code(text: pd.Series, width: int = 0) -> tuple[pd.Series, pd.Series]:
-    """Integer-like codes ('08', '17.0') as strings ('8', '17'), zero-padded to `width`."""
+def _whole_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Integer-like codes ('08', '17.0') as Int64; return (values, mask of unreadable)."""
     values, bad = parse_numbers(text)
     # Codes are small whole numbers; 'inf' or 1e30 are typos, not districts.
     whole = values.notna() & (values.abs() < 1e9) & (values == values.round())
-    bad = bad | (values.notna() & ~whole)
-    as_int = values.where(whole).astype("Int64").astype("string")
+    return values.where(whole).astype("Int64"), bad | (values.notna() & ~whole)
+
+
+def _code(text: pd.Series, width: int = 0) -> tuple[pd.Series, pd.Series]:
+    """Integer-like codes ('08', '17.0') as strings ('8', '17'), zero-padded to `width`."""
+    values, bad = _whole_numbers(text)
+    as_int = values.astype("string")
     if width:
         as_int = as_int.str.zfill(width)
     return as_int, bad
 
 
+#: A timestamp as the API and its CSV write it, without zone: Arrow reads a column of
+#: these ~8x faster than pandas. Years 1900-2099 only, where both read the same instant.
+PLAIN_ISO = r"^(19|20)\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$"
+
+
 def _timestamps(text: pd.Series) -> pd.Series:
     """ISO (API) or 'MM/DD/YYYY hh:mm:ss AM' (export) timestamps; zone dropped, NaT if neither."""
+    plain = _plain_timestamps(text)
+    return plain if plain is not None else _any_timestamps(text)
+
+
+def _plain_timestamps(text: pd.Series) -> pd.Series | None:
+    """The column read by Arrow when every value is a valid `PLAIN_ISO` timestamp (or
+    blank), else None: one odd value sends the whole column to `_any_timestamps`."""
+    values = pa.array(text.array)
+    if values.null_count == len(values):
+        return None
+    if not pc.all(pc.match_substring_regex(values, PLAIN_ISO)).as_py():
+        return None
+    try:  # Arrow checks the calendar (no 31 April, no hour 24) and refuses the column
+        parsed = pc.cast(values, pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index, name=text.name)
+
+
+def _any_timestamps(text: pd.Series) -> pd.Series:
+    """`_timestamps` value by value, with pandas: ISO with or without zone, or the export's."""
     iso = pd.to_datetime(
         text.where(text.str.match(r"^\d{4}-\d\d-\d\d", na=False)),
         format="ISO8601",
@@ -520,11 +558,13 @@ def _parse(
     check("gunshot_injury_i", flag, broken[RULE_BAD_FLAG])
     out["fatal"] = out["victimization_primary"].eq("HOMICIDE").fillna(False).astype(bool)
     bad_numbers = pd.Series(False, index=out.index)
-    for name, width in (("district", 0), ("beat", 4), ("ward", 0)):
+    for name, width in (("district", 0), ("beat", 4)):
         text = source(name)
         out[name], bad = _code(text, width)
         bad_numbers |= check(name, text, bad)
-    out["ward"] = pd.to_numeric(out["ward"]).astype("Int64")
+    ward_text = source("ward")
+    out["ward"], bad_ward = _whole_numbers(ward_text)
+    bad_numbers |= check("ward", ward_text, bad_ward)
     out["age_band"] = source("age_band")
     lat_text, lon_text = source("latitude"), source("longitude")
     out["latitude"], bad_lat = parse_numbers(lat_text)
@@ -563,9 +603,13 @@ def _superseded(typed: pd.DataFrame) -> pd.Series:
 def reasons_of(broken: dict[str, pd.Series]) -> pd.Series:
     """'; '-joined names of the rules each row broke, NA where it broke none."""
     frame = pd.DataFrame(broken)
-    labels = np.where(frame.to_numpy(), np.array(frame.columns, dtype=object) + "; ", "")
-    joined = pd.Series(labels.sum(axis=1), index=frame.index, dtype="string").str.rstrip("; ")
-    return joined.mask(joined == "")
+    flags = frame.to_numpy(dtype=bool)
+    bad = np.flatnonzero(flags.any(axis=1))  # usually few: only their labels are joined
+    labels = np.where(flags[bad], np.array(frame.columns, dtype=object) + "; ", "")
+    joined = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if len(bad):
+        joined.iloc[bad] = pd.Series(labels.sum(axis=1), dtype="string").str.rstrip("; ").array
+    return joined
 
 
 def _raw_json(pages: list[ParsedPage], bad: np.ndarray) -> list[str]:

@@ -76,7 +76,7 @@ def staged_frame(page: ParsedPage, places: pd.DataFrame, start: int) -> pd.DataF
         raw.iloc[bad] = texts
     frame = page.typed[list(VICTIM_COLUMNS)].assign(reasons=reasons, raw=raw)
     for column in places.columns.drop("unique_id"):
-        frame[column] = places[column].to_numpy()
+        frame[column] = places[column].array  # as is: no round trip through Python strings
     frame.insert(0, "pos", np.arange(start, start + len(frame), dtype=np.int64))
     return frame
 
