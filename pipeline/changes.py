@@ -2,9 +2,9 @@
 
 A non-fatal shooting reclassified as a homicide when the victim dies, a
 corrected location or date, a record withdrawn upstream: outreach teams need
-to see these, and a count for a past date can move because of them. Written
-inside the sync's write, from the incoming rows and the stored ones, before
-the stored ones are replaced. The first sync into an empty store records
+to see these, and a count for a past date can move because of them. Found
+from the incoming rows and the stored ones before the sync's write (the store
+read-only), and written by it. The first sync into an empty store records
 nothing: there is no "before".
 """
 
@@ -56,10 +56,17 @@ TRACKED = (
 _KEPT = "case_number, occurred_at, block, beat, district, community_area, gunshot, fatal"
 
 
-def record_changes(con: duckdb.DuckDBPyConnection, sync_id: int, full_read: bool) -> int:
-    """Add to `changes` how the `incoming` rows (a registered view) differ from the stored
-    `victims`; on an incremental read only the `touched` ids can be removed. Returns
-    how many changes were recorded (0 on a first sync)."""
+#: The changes a sync found, held until its write (`store_changes`).
+PENDING = "pending_changes"
+
+
+def find_changes(con: duckdb.DuckDBPyConnection, sync_id: int, full_read: bool) -> int:
+    """Work out how the `incoming` rows (a registered view) differ from the stored
+    `victims`, into the temp table PENDING (the store is only read, before its write); on
+    an incremental read only the `touched` ids can be removed. Returns how many changes
+    were found (none on a first sync: there is no "before")."""
+    columns = ", ".join(f'"{c}" {kind}' for c, kind in CHANGE_COLUMNS.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PENDING} ({columns})")
     if not con.execute("SELECT 1 FROM victims LIMIT 1").fetchall():
         return 0
     differs = " OR ".join(f"i.{f} IS DISTINCT FROM v.{f}" for f in TRACKED)
@@ -73,10 +80,9 @@ def record_changes(con: duckdb.DuckDBPyConnection, sync_id: int, full_read: bool
         if full_read
         else "victims v SEMI JOIN touched USING (unique_id) ANTI JOIN incoming USING (unique_id)"
     )
-    before = con.execute("SELECT count(*) FROM changes").fetchall()[0][0]
     con.execute(
         f"""
-        INSERT INTO changes BY NAME
+        INSERT INTO {PENDING} BY NAME
         SELECT {int(sync_id)} AS sync_id, 'added' AS change, unique_id AS record_id, {_KEPT},
                NULL AS fields_changed
         FROM incoming i ANTI JOIN victims v USING (unique_id)
@@ -91,7 +97,13 @@ def record_changes(con: duckdb.DuckDBPyConnection, sync_id: int, full_read: bool
         FROM {gone}
         """
     )
-    return int(con.execute("SELECT count(*) FROM changes").fetchall()[0][0]) - int(before)
+    return int(con.execute(f"SELECT count(*) FROM {PENDING}").fetchall()[0][0])
+
+
+def store_changes(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the changes `find_changes` found to `changes` (inside the store's write)."""
+    con.execute(f"INSERT INTO changes BY NAME SELECT * FROM {PENDING}")
+    con.execute(f"DROP TABLE {PENDING}")
 
 
 #: How a reclassification as homicide reads in `fields_changed` (the victim died).

@@ -25,7 +25,7 @@ from geo.maplayers import class_breaks
 from pipeline.aggregate import KINDS, MEASURES
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.config import LEVELS
-from pipeline.counts import rebuild_daily_counts
+from pipeline.counts import DIRTY, rebuild_daily_counts, refresh_daily_counts
 from pipeline.errors import InputFileError
 from pipeline.queries import load_layer
 from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS, count_of
@@ -91,11 +91,15 @@ def keep_places_in_step(
     if boundaries_changed and not read_everything:
         with phase(make_bar, "victims: placing every stored victim"):
             refresh_victim_areas(con)
-    elif moved:
-        store_places(con, placed, replace_all=read_everything)
+    elif moved:  # new boundaries with a full read: every place moved, no diff to find
+        store_places(con, placed, replace_all=read_everything, only_changes=not boundaries_changed)
     if moved:
         with phase(make_bar, "victims: counting"):
-            rebuild_daily_counts(con)
+            if boundaries_changed:  # every victim may have moved: count them all again
+                con.execute(f"DROP TABLE IF EXISTS {DIRTY}")
+                rebuild_daily_counts(con)
+            else:  # only the days the written victims touch
+                refresh_daily_counts(con)
             refresh_map_breaks(con)
 
 
@@ -125,25 +129,35 @@ def refresh_victim_areas(con: duckdb.DuckDBPyConnection) -> None:
         con.register("batch", place_victims(victims, where)[columns])
         con.execute("INSERT INTO placed_again BY NAME SELECT * FROM batch")
         con.unregister("batch")
-    store_places(con, "placed_again", replace_all=True)
+    store_places(con, "placed_again", replace_all=True, only_changes=False)
     con.execute("DROP TABLE placed_again")
     con.execute("DROP TABLE to_place")
 
 
-def store_places(con: duckdb.DuckDBPyConnection, placed: str, *, replace_all: bool) -> None:
-    """Put the rows of relation `placed` in `victim_areas`: instead of every row when
-    `replace_all`, else instead of the same victims' rows; then drop the rows of victims
-    no longer stored."""
+def store_places(
+    con: duckdb.DuckDBPyConnection, placed: str, *, replace_all: bool, only_changes: bool = True
+) -> None:
+    """Put the rows of relation `placed` in `victim_areas` (the victims' places): with
+    `only_changes`, only the rows that differ from the stored ones, so a sync writes what
+    changed (else every row, when all moved); then drop the rows of victims no longer
+    stored (and, when `placed` holds every victim, `replace_all`, those it lacks)."""
     columns = ", ".join(f'"{c}"' for c in VICTIM_AREA_COLUMNS)
-    if replace_all:
+    if not only_changes:
         con.execute("DELETE FROM victim_areas")
-    else:
-        con.execute(f"DELETE FROM victim_areas WHERE unique_id IN (SELECT unique_id FROM {placed})")
-    con.execute(f"INSERT INTO victim_areas ({columns}) SELECT {columns} FROM {placed}")
-    if not replace_all:
-        con.execute(
-            "DELETE FROM victim_areas WHERE unique_id NOT IN (SELECT unique_id FROM victims)"
-        )
+        con.execute(f"INSERT INTO victim_areas ({columns}) SELECT {columns} FROM {placed}")
+        return
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE moved AS SELECT unique_id FROM ("
+        f"SELECT {columns} FROM {placed} EXCEPT SELECT {columns} FROM victim_areas)"
+    )
+    con.execute("DELETE FROM victim_areas WHERE unique_id IN (SELECT unique_id FROM moved)")
+    con.execute(
+        f"INSERT INTO victim_areas ({columns}) SELECT {columns} FROM {placed} "
+        "SEMI JOIN moved USING (unique_id)"
+    )
+    con.execute("DROP TABLE moved")
+    gone = f"(SELECT unique_id FROM {placed})" if replace_all else "(SELECT unique_id FROM victims)"
+    con.execute(f"DELETE FROM victim_areas WHERE unique_id NOT IN {gone}")
 
 
 def map_break_inputs(

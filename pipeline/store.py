@@ -1,16 +1,27 @@
-"""The local store: one DuckDB file, replaced whole by every sync.
+"""The local store: one DuckDB file, changed by each sync in one short transaction.
 
-Atomicity comes from the file system, not from trusting a database's
-recovery: a sync copies the current store to a temporary file next to it,
-writes there, checkpoints, fsyncs, and `os.replace`s it over the old one. A
-crash or `kill -9` at any moment leaves either the old file or the new one,
-never a mixture, and readers (the dashboard) keep reading the old file while a
-sync runs. One sync at a time is enforced with an advisory lock.
+A sync costs what it changes, not the size of the store. It prepares with the
+live file attached read-only (readers carry on): it reads the source, types,
+places and stages the rows in temporary tables and settles them. Then `apply`
+opens the live file for writing and, in ONE DuckDB transaction, writes only the
+difference (rows added, changed, removed, their places, the days of counts they
+touch, the log), commits and checkpoints. Measured with this DuckDB (2.0): a
+`kill -9` before the commit leaves the old store (nothing a reader sees is
+written before it), after it the new one (the WAL is replayed on the next open,
+read-only opens included), and a kill during the checkpoint loses neither.
+
+DuckDB's file lock keeps readers and the apply apart, across processes and
+inside one: a reader that meets the apply retries for READ_WAIT_SECONDS, then
+says the store is being updated; the apply waits WRITE_WAIT_SECONDS for readers
+to close the file, then writes a private copy instead and `os.replace`s it over
+the store, as a rebuild (no store, or another `schema_version`) and a sync that
+refreshes boundaries (every place and count moves) always do. One sync at a
+time is enforced with an advisory lock.
 
 Readers attach the file to a fresh in-memory database instead of opening it
 directly: DuckDB keeps one database instance per path inside a process, so a
 plain `duckdb.connect(path)` while any other connection to that path is still
-open returns the instance of the file that was there before the swap. Every
+open returns the instance of the file that was there before a swap. Every
 write stamps the store with a new random identity (`store_info`), which the
 page's cache uses as its key.
 """
@@ -21,6 +32,7 @@ import errno
 import fcntl
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,6 +96,14 @@ TABLES: dict[str, dict[str, str]] = {
     "map_breaks": MAP_BREAK_COLUMNS,
     "daily_counts": DAILY_COUNT_COLUMNS,  # see pipeline/counts.py
     "changes": CHANGE_COLUMNS,  # see pipeline/changes.py
+    # Residents per area of each rated level, from one census file (pipeline/rates.py).
+    "area_population": {
+        "level": "VARCHAR",
+        "key": "VARCHAR",
+        "residents": "DOUBLE",
+        "estimated": "BOOLEAN",
+        "census_sha256": "VARCHAR",
+    },
     # One row, replaced by every write: which store this file is, and its layout.
     "store_info": {"store_id": "VARCHAR", "schema_version": "INTEGER"},
 }
@@ -91,7 +111,7 @@ TABLES: dict[str, dict[str, str]] = {
 #: The layout of the tables above. Bump it whenever a table or column changes (or what
 #: a derived table holds): a store of another version is refused by readers and
 #: rebuilt from scratch by the next sync, never migrated in place.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 if TYPE_CHECKING:
     from pipeline.queries import Reader
@@ -104,14 +124,21 @@ MB = 1_000_000
 HEADROOM_BYTES = 64 * MB
 
 
-#: DuckDB's memory in a sync's write; beyond it the staged read and large joins spill
-#: to `<copy>.tmp/`. Its default (80% of RAM) let an 8M-row sync grow to 9 GB; the
+#: DuckDB's memory in a sync; beyond it the staged read and large joins spill to
+#: `<store>.tmp-<pid>.spill/`. Its default (80% of RAM) let an 8M-row sync grow to 9 GB; the
 #: sync's own pages in flight and Python take about as much again (issue 12: <= 2 GB).
 WRITE_MEMORY_LIMIT = "1GB"
 
+#: How long a reader waits for a sync's write (the apply) to finish before giving up.
+READ_WAIT_SECONDS = 30.0
+#: How long a sync's apply waits for readers to close the live file before it writes a
+#: private copy instead (a reader that keeps its connection, like the page's, holds it).
+WRITE_WAIT_SECONDS = 2.0
+
 
 def space_needed(store_bytes: int) -> int:
-    """Free bytes a sync needs beside a store of `store_bytes`: the private copy (1x)
+    """Free bytes a sync needs beside a store of `store_bytes`, checked before it starts
+    (it may have to write a private copy, see `SyncSession`): the copy (1x)
     and as much again for the copy to grow, since rewritten rows get new blocks before
     the checkpoint frees the old ones, plus HEADROOM_BYTES. Measured on the real
     snapshot: a `--full` sync of a 4.7 MB store peaks at 8.7 MB beside it (no WAL,
@@ -148,7 +175,7 @@ class Store:
             yield Reader(con, self)
 
     def identity(self) -> str:
-        """The current file's identity, new on every write: a cache key a swap always changes."""
+        """The current file's identity, new on every write: a cache key every sync changes."""
         with self._open() as con:  # an older version's store is refused there
             row = first_row(con, "SELECT store_id FROM store_info")
         return str(row[0]) if row else ""
@@ -163,7 +190,8 @@ class Store:
 
     def connect_read_only(self) -> duckdb.DuckDBPyConnection:
         """The file attached read-only to a new in-memory database, as the default schema
-        (the caller closes it).
+        (the caller closes it). While a sync writes the file, waits up to
+        READ_WAIT_SECONDS, then StoreError: the store is being updated.
 
         Not `duckdb.connect(path)`: that reuses a cached instance of the file that was
         there before a swap while any connection to it is still open in this process.
@@ -172,11 +200,14 @@ class Store:
             raise StoreError(f"no store at {self.path}: {NO_STORE_HINT}")
         con = duckdb.connect(":memory:")
         try:
-            con.execute("ATTACH ? AS store (READ_ONLY)", [str(self.path)])
-            con.execute("USE store")
+            _attach_waiting(con, self.path, read_only=True, seconds=READ_WAIT_SECONDS)
             _check_current(con, self.path)
         except duckdb.Error as exc:
             con.close()
+            if _is_lock_conflict(exc):
+                raise StoreError(
+                    f"the store at {self.path} is being updated by a sync; try again in a moment"
+                ) from exc
             raise StoreError(f"cannot open the store at {self.path}: {_one_line(exc)}") from exc
         except StoreError:
             con.close()
@@ -185,52 +216,40 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to a private copy that replaces the store only if the block succeeds."""
+        """One connection that changes the store only if the block succeeds: a sync's
+        session that applies at once (see `session` for a sync's two steps)."""
+        with self.session() as session, session.apply() as con:
+            yield con
+
+    @contextmanager
+    def session(self) -> Iterator[SyncSession]:
+        """A sync's access to the store, one sync at a time: read while preparing, then
+        one short write (`SyncSession.apply`). DuckDB errors writing the store, and the
+        store's own steps failing, become one-line StoreErrors; the block's other errors
+        pass through. Either way the store is as it was unless the apply committed."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._exclusive_lock():
-            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-            in_block = replaced = False
+            self._remove_leftovers()
+            self._check_free_space()
+            con = duckdb.connect(
+                ":memory:",
+                config={
+                    "memory_limit": WRITE_MEMORY_LIMIT,
+                    "temp_directory": str(self._private_path(".spill")),
+                },
+            )
+            session = SyncSession(self, con)
             try:
-                self._remove_leftovers()
-                self._check_free_space()
-                if self.exists() and stored_schema_version(self.path) == SCHEMA_VERSION:
-                    shutil.copyfile(self.path, tmp)
-                # Otherwise the copy starts empty: this sync rebuilds a store of another
-                # version (with nothing stored, every layer and every victim is read).
-                # The copy is private until replaced, so its write-ahead log is no use:
-                # at this threshold the commit writes the data straight into the copy
-                # (a checkpoint) instead of first into a WAL as large as the new data.
-                con = duckdb.connect(
-                    str(tmp),
-                    config={"checkpoint_threshold": "0b", "memory_limit": WRITE_MEMORY_LIMIT},
-                )
-                try:
-                    # One transaction: no reason to make DuckDB sync after every statement.
-                    con.begin()
-                    create_tables(con)
-                    in_block = True
-                    yield con
-                    in_block = False
-                    con.execute("DELETE FROM store_info")
-                    con.execute(
-                        "INSERT INTO store_info (store_id, schema_version) VALUES (?, ?)",
-                        [uuid.uuid4().hex, SCHEMA_VERSION],
-                    )
-                    con.commit()
-                    con.execute("CHECKPOINT")
-                finally:
-                    con.close()
-                _fsync(tmp)
-                os.replace(tmp, self.path)
-                replaced = True
-                _fsync(self.path.parent)
-            except (OSError, duckdb.Error) as exc:
-                # The block's own errors pass through, except DuckDB failing to write the copy.
-                if in_block and not isinstance(exc, duckdb.IOException):
-                    raise
-                raise self._write_failed(exc, replaced) from exc
+                session.start()
+                yield session
+            except duckdb.IOException as exc:  # DuckDB failed to write (disk full, I/O)
+                raise self._write_failed(exc, session.replaced, session.committed) from exc
             finally:
-                self._remove_leftovers()  # the copy, its WAL and spill files (we hold the lock)
+                con.close()
+                self._remove_leftovers()  # a copy, its WAL and spill files (we hold the lock)
+
+    def _private_path(self, suffix: str = "") -> Path:
+        return self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}{suffix}")
 
     def _check_free_space(self) -> None:
         """Refuse a sync, before anything is written, when the disk cannot hold its copy."""
@@ -245,13 +264,16 @@ class Store:
                 f"{free / MB:,.0f} MB free; free some space or set DATA_DIR to another disk"
             )
 
-    def _write_failed(self, exc: OSError | duckdb.Error, replaced: bool) -> StoreError:
+    def _write_failed(
+        self, exc: OSError | duckdb.Error, replaced: bool, committed: bool = False
+    ) -> StoreError:
         """One line naming the store and the cause; whether the old store is still there."""
-        outcome = (
-            "the new store is in place but may not survive a power cut"
-            if replaced
-            else "the store is unchanged"
-        )
+        if replaced:
+            outcome = "the new store is in place but may not survive a power cut"
+        elif committed:  # in place: DuckDB replays its WAL on the next open
+            outcome = "the new store is committed; its checkpoint finishes on the next open"
+        else:
+            outcome = "the store is unchanged"
         cause = _one_line(exc)
         disk_full = (
             isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -281,10 +303,143 @@ class Store:
     def _remove_leftovers(self) -> None:
         """Delete temporary copies left by a sync that was killed (we hold the lock)."""
         for leftover in self.path.parent.glob(self.path.name + ".tmp-*"):
-            if leftover.is_dir():  # DuckDB's spill folder, `<copy>.tmp`
+            if leftover.is_dir():  # DuckDB's spill folder, `<store>.tmp-<pid>.spill`
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
+
+
+class SyncSession:
+    """One sync's connection to the store (`con`, the store attached as `store`, the
+    default schema) in two steps. Preparing, the live store is attached read-only and
+    the sync stages its work in temporary tables; `apply` then writes the difference in
+    one transaction. A rebuild (no store, or one of another `schema_version`) and a sync
+    that calls `use_private_copy` write a private copy instead, swapped in at the end."""
+
+    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection):
+        self.store = store
+        self.con = con
+        self.copy: Path | None = None  # the private copy written, when there is one
+        self.committed = False
+        self.replaced = False
+
+    @property
+    def in_place(self) -> bool:
+        """Whether the apply writes the live file (so far: no private copy was taken)."""
+        return self.copy is None
+
+    def start(self) -> None:
+        with self._step():
+            if self.store.exists() and stored_schema_version(self.store.path) == SCHEMA_VERSION:
+                _attach_waiting(
+                    self.con, self.store.path, read_only=True, seconds=READ_WAIT_SECONDS
+                )
+            else:  # rebuilt from scratch: every layer and every victim is read
+                self._attach_copy(from_store=False)
+            self.con.begin()
+
+    def use_private_copy(self) -> None:
+        """Write a private copy of the store from now on (a sync that rewrites most of it:
+        new boundaries move every victim's place and count)."""
+        if self.copy is not None:
+            return
+        with self._step():
+            self.con.commit()
+            self._detach()
+            self._attach_copy(from_store=True)
+            self.con.begin()
+
+    @contextmanager
+    def apply(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The write: the block's statements, a new identity, one commit and a checkpoint.
+
+        In place, the live file is opened for writing only now, once no reader holds it
+        (DuckDB's file lock: a reader then waits, see `Store.connect_read_only`); when
+        readers keep it open past WRITE_WAIT_SECONDS, a private copy is written instead.
+        A kill before the commit leaves the old store (DuckDB writes nothing a reader
+        sees until then); after it, the new one (its WAL is replayed on the next open).
+        """
+        if self.copy is None:
+            with self._step():
+                self.con.commit()
+                self._detach()
+                if not _attach_waiting(
+                    self.con, self.store.path, read_only=False, seconds=WRITE_WAIT_SECONDS
+                ):
+                    self._attach_copy(from_store=True)  # readers hold the live file
+                self.con.begin()
+        yield self.con
+        with self._step():
+            self.con.execute("DELETE FROM store_info")
+            self.con.execute(
+                "INSERT INTO store_info (store_id, schema_version) VALUES (?, ?)",
+                [uuid.uuid4().hex, SCHEMA_VERSION],
+            )
+            self.con.commit()
+            self.committed = self.in_place  # a copy changes nothing until it is swapped in
+            self.con.execute("CHECKPOINT store")
+            self._detach()
+            if self.copy is not None:
+                _fsync(self.copy)
+                os.replace(self.copy, self.store.path)
+                self.replaced = True
+                _fsync(self.store.path.parent)
+
+    def _attach_copy(self, from_store: bool) -> None:
+        """Attach a private copy as `store`: of the store (with its WAL, which holds the
+        last commit until a checkpoint), or empty."""
+        copy = self.store._private_path()
+        if from_store:
+            shutil.copyfile(self.store.path, copy)
+            wal = self.store.path.with_name(self.store.path.name + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+        self.copy = copy
+        self.con.execute("ATTACH ? AS store", [str(copy)])
+        self.con.execute("USE store")
+        create_tables(self.con)
+
+    def _detach(self) -> None:
+        self.con.execute("USE memory")
+        self.con.execute("DETACH store")
+
+    @contextmanager
+    def _step(self) -> Iterator[None]:
+        """The store's own work: any failure is a StoreError saying what became of it."""
+        try:
+            yield
+        except (OSError, duckdb.Error) as exc:
+            raise self.store._write_failed(exc, self.replaced, self.committed) from exc
+
+
+def _attach_waiting(
+    con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool, seconds: float
+) -> bool:
+    """Attach the store file at `path` to `con` as `store` (the default schema), retrying
+    while another connection's lock is in the way (a sync's apply, or readers when
+    writing). After `seconds`: a reader raises the lock error, a writer returns False."""
+    mode = " (READ_ONLY)" if read_only else ""
+    deadline = time.monotonic() + seconds
+    pause = 0.01
+    while True:
+        try:
+            con.execute(f"ATTACH ? AS store{mode}", [str(path)])
+            con.execute("USE store")
+            return True
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
+                if read_only or not _is_lock_conflict(exc):
+                    raise
+                return False
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 0.5)
+
+
+def _is_lock_conflict(exc: BaseException) -> bool:
+    """Another connection holds the file: another process (DuckDB's file lock) or this one
+    (DuckDB opens a file once per process for writing)."""
+    text = str(exc)
+    return "Conflicting lock" in text or "Unique file handle conflict" in text
 
 
 def stored_schema_version(path: Path) -> int | None:
@@ -328,11 +483,12 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def commit_so_far(con: duckdb.DuckDBPyConnection) -> None:
-    """Commit what a sync wrote so far to its private copy and carry on in a new
-    transaction. Safe: the copy replaces the store only at the end of `Store.write`, and
-    a failure or kill before that discards it whole. Needed for large reads: DuckDB's
-    memory for one uncommitted transaction grows past `memory_limit` (an 8M-row read
-    staged in one transaction reached 4 GB; committed every 2 pages, 1 GB)."""
+    """Commit what a sync staged so far and carry on in a new transaction. Safe while
+    preparing (the live store is attached read-only; only temporary tables and a private
+    copy are written, and a copy replaces the store only at the end of the apply). Needed
+    for large reads: DuckDB's memory for one uncommitted transaction grows past
+    `memory_limit` (an 8M-row read staged in one transaction reached 4 GB; committed
+    every 2 pages, 1 GB). Never call it inside `SyncSession.apply`."""
     con.commit()
     con.begin()
 

@@ -1,8 +1,9 @@
 """Sync: read each dataset from its source, validate, and write it into the store.
 
-Everything happens inside one `Store.write()` block, so a failure anywhere
-(network, schema drift, a bad boundary file, a kill) leaves the previous store
-exactly as it was. The steps live beside this module: `sync_boundaries`,
+Everything happens inside one `Store.session()`: the read with the store
+read-only, then one short `apply` that writes what changed, so a failure
+anywhere (network, schema drift, a bad boundary file, a kill) leaves the
+previous store exactly as it was. The steps live beside this module: `sync_boundaries`,
 `sync_victims`, `places` (what is derived after the write) and `synclog`.
 """
 
@@ -27,12 +28,18 @@ from pipeline.sources.files import FileVictims, GeoJSONFile
 from pipeline.sources.socrata import SocrataBoundary, SocrataClient, SocrataVictims
 from pipeline.staging import drop_staging
 from pipeline.store import Store
-from pipeline.sync_boundaries import read_boundaries, store_boundary
+from pipeline.sync_boundaries import (
+    plan_populations,
+    read_boundaries,
+    store_boundary,
+    store_populations,
+)
 from pipeline.sync_victims import (
     PAGES_IN_FLIGHT,
     PageQueue,
     fetch_victims,
     incremental_watermark,
+    plan_victims,
     stage_victims,
     store_victims,
 )
@@ -63,7 +70,8 @@ def run_sync(
     """Sync boundaries and victims into the store at `settings.store_path`, atomically."""
     victims_source, boundary_sources = _sources(settings, request, client)
     store = Store(settings.store_path)
-    with store.write() as con, _cycle_collector_paused():
+    with store.session() as session, _cycle_collector_paused():
+        con = session.con  # the store read-only until `session.apply()` (see pipeline/store.py)
         sync_id = next_sync_id(con)
         started, clock = utc_now(), time.perf_counter()
         since = None if request.full else incremental_watermark(con, victims_source, settings)
@@ -71,6 +79,8 @@ def run_sync(
         # background while the layers are checked and stored here, so the wait on the
         # portal overlaps the geometry work. Only this thread uses `con`.
         layers = read_boundaries(con, boundary_sources, request.boundaries_to_refresh(), make_bar)
+        if any(read.collection is not None for read in layers):
+            session.use_private_copy()  # new boundaries move every place and count
         # Each page is typed there, then placed and staged here once the boundaries
         # are stored (only this thread uses `con`).
         pages: PageQueue = queue.Queue(maxsize=PAGES_IN_FLIGHT)
@@ -90,26 +100,31 @@ def run_sync(
                 refreshed = [r.dataset for r in reports if r.mode != "skipped"]
                 if refreshed:
                     refresh_boundaries(con, sorted(refreshed))
+                # Residents per area for rates, once per boundary vintage (the page never
+                # loads tobler): while the victims download.
+                populations = plan_populations(con, settings.population_path, bool(refreshed))
                 fetched = stage_victims(con, pages, download, placement(con))
             except BaseException:
                 stop.set()  # the download stops instead of waiting for room
                 download.cancel()
                 raise
-        victims = store_victims(
-            con, sync_id, victims_source, fetched, since, started, settings, make_bar
-        )
-        changed = victims.rows_added or victims.rows_updated or victims.rows_removed
-        keep_places_in_step(
-            con,
-            "placed",
-            boundaries_changed=bool(refreshed),
-            victims_changed=bool(changed),
-            read_everything=since is None,
-            make_bar=make_bar,
-        )
-        drop_staging(con)
-        store_outreach_tables(con, store, bool(changed or refreshed))  # Outreach's tables
-        victims.seconds = time.perf_counter() - clock
+        # Checked, and what it changes worked out, with the store still read-only.
+        victims = plan_victims(con, sync_id, victims_source, fetched, since, settings, make_bar)
+        with session.apply():  # the one write: only what changed
+            store_victims(con, sync_id, victims, started, make_bar)
+            changed = victims.rows_added or victims.rows_updated or victims.rows_removed
+            keep_places_in_step(
+                con,
+                "placed",
+                boundaries_changed=bool(refreshed),
+                victims_changed=bool(changed),
+                read_everything=since is None,
+                make_bar=make_bar,
+            )
+            drop_staging(con)
+            store_outreach_tables(con, store, bool(changed or refreshed))  # Outreach's tables
+            store_populations(con, populations)
+            victims.seconds = time.perf_counter() - clock
         reports.append(victims)
     return reports
 

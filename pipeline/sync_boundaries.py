@@ -1,16 +1,22 @@
-"""Boundary layers in a sync: read the layers that are due, then replace them in the store."""
+"""Boundary layers in a sync: read the layers that are due, then replace them in the store,
+and the residents per area that rates divide by (`area_population`), once per vintage."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
+from pipeline import rates
 from pipeline.boundaries import boundary_rows
 from pipeline.config import LAYERS
+from pipeline.errors import UsageError
+from pipeline.queries import load_layer
 from pipeline.sources import BoundarySource
 from pipeline.store import count_of
 from pipeline.synclog import MakeBar, SyncReport, log_sync, no_bar, utc_now
@@ -78,3 +84,31 @@ def store_boundary(con: duckdb.DuckDBPyConnection, sync_id: int, read: BoundaryR
     )
     log_sync(con, sync_id, report, read.started)
     return report
+
+
+def plan_populations(
+    con: duckdb.DuckDBPyConnection, census: Path | None, boundaries_changed: bool
+) -> pd.DataFrame | None:
+    """The `area_population` rows for the stored layers and the census file (None: the shipped
+    one), or None when the stored rows still hold (same layers, same file). Computed before
+    the write (tobler: ~1.5 s import, ~0.2 s a layer) so that the page never estimates.
+    A census file that does not fit the community areas gives no rows: the page and the
+    CLI then compute it themselves and say why there are no rates."""
+    try:
+        digest = rates.census_digest(census)
+        stored = con.execute("SELECT DISTINCT census_sha256 FROM area_population").fetchall()
+        if not boundaries_changed and [row[0] for row in stored] == [digest]:
+            return None
+        return rates.population_rows(lambda name: load_layer(con, name), census)
+    except UsageError:
+        return pd.DataFrame(columns=["level", "key", "residents", "estimated", "census_sha256"])
+
+
+def store_populations(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame | None) -> None:
+    """Replace the stored `area_population` with `rows` (None: keep it)."""
+    if rows is None:
+        return
+    con.execute("DELETE FROM area_population")
+    con.register("incoming_population", rows)
+    con.execute("INSERT INTO area_population BY NAME SELECT * FROM incoming_population")
+    con.unregister("incoming_population")

@@ -16,10 +16,12 @@ import duckdb
 import numpy as np
 
 from geo.assign import Placement, place_victims
-from pipeline.changes import record_changes
+from pipeline.changes import find_changes, store_changes
+from pipeline.counts import note_count_changes
 from pipeline.errors import IncompleteReadError, ShrinkError
 from pipeline.schema import (
     RULE_SUPERSEDED,
+    VICTIM_COLUMNS,
     DateWindow,
     ParsedPage,
     RawRows,
@@ -80,7 +82,8 @@ def incremental_watermark(
 
 
 #: Pages typed and placed but not yet staged, at most: bounds memory when staging lags.
-PAGES_IN_FLIGHT = 2
+#: One is enough: a file source already reads the next block ahead (`files.read_ahead`).
+PAGES_IN_FLIGHT = 1
 
 
 #: Staged pages between commits (see `store.commit_so_far`).
@@ -261,20 +264,20 @@ def stage_victims(
                 commit_so_far(con)
 
 
-def store_victims(
+def plan_victims(
     con: duckdb.DuckDBPyConnection,
     sync_id: int,
     source: VictimSource,
     fetched: Fetched,
     since: str | None,
-    started: datetime,
     settings: Settings,
     make_bar: MakeBar = no_bar,
 ) -> SyncReport:
-    """Check the staged read as a whole, settle duplicate ids, then replace (full read)
-    or upsert (incremental) the victims; log it. The good rows' places stay in the
-    `placed` view for `places.keep_places_in_step`. ShrinkError, with the store
-    untouched, when the write would take away too many stored rows."""
+    """Check the staged read as a whole, settle duplicate ids, and work out what it
+    changes in the store (temporary tables; the store is only read, so readers carry
+    on): the report `store_victims` then writes. The good rows' places stay in the
+    `placed` view for `places.keep_places_in_step`. ShrinkError, before anything is
+    written, when the write would take away too many stored rows."""
     tally = fetched.tally
     with phase(make_bar, "victims: checking"):
         if tally.rows:
@@ -283,16 +286,16 @@ def store_victims(
             if superseded:
                 tally.rule_counts[RULE_SUPERSEDED] = superseded
         split_staged(con, placement_columns())
-    mode = "full" if since is None else "incremental"
-    with phase(make_bar, "victims: writing"):
-        counts = _write_victims(con, sync_id, mode)
+        mode = "full" if since is None else "incremental"
+        counts = _plan_write(con, sync_id, mode)
     check_shrink(
-        stored=counts.pop("rows_before"),
+        stored=counts["rows_before"],
         removed=counts["rows_removed"],
-        kept=count_of(con, "SELECT count(*) FROM victims"),
+        kept=counts["rows_before"] - counts["rows_removed"] + counts["rows_added"],
         settings=settings,
     )
-    report = SyncReport(
+    del counts["rows_before"]
+    return SyncReport(
         "victims",
         source.description,
         mode,
@@ -303,6 +306,18 @@ def store_victims(
         ignored_columns=tally.ignored_columns(),
         **counts,
     )
+
+
+def store_victims(
+    con: duckdb.DuckDBPyConnection,
+    sync_id: int,
+    report: SyncReport,
+    started: datetime,
+    make_bar: MakeBar = no_bar,
+) -> SyncReport:
+    """Write what `plan_victims` worked out (inside the store's apply), and log it."""
+    with phase(make_bar, "victims: writing"):
+        _apply_write(con, sync_id, report.mode)
     log_sync(con, sync_id, report, started)
     return report
 
@@ -323,7 +338,7 @@ def _check_whole_read(tally: ReadTally, source: VictimSource) -> None:
 def check_shrink(stored: int, removed: int, kept: int, settings: Settings) -> None:
     """Refuse a write that removes (or quarantines) more than `settings.max_shrink` of
     the `stored` victims unless shrinking is allowed, and one that would leave no
-    victim at all where there were some, always. Raised inside the store's write, so
+    victim at all where there were some, always. Raised before the store's write, so
     the store stays as it was."""
     if stored and not kept:
         raise ShrinkError(
@@ -341,9 +356,11 @@ def check_shrink(stored: int, removed: int, kept: int, settings: Settings) -> No
         )
 
 
-def _write_victims(con: duckdb.DuckDBPyConnection, sync_id: int, mode: str) -> dict[str, int]:
-    """Replace (full) or upsert (incremental) victims and their quarantine from the
-    `incoming` and `incoming_quarantine` views; return row counts."""
+def _plan_write(con: duckdb.DuckDBPyConnection, sync_id: int, mode: str) -> dict[str, int]:
+    """What bringing the victims in step with the `incoming` and `incoming_quarantine`
+    views changes: a full read stands for every victim, an incremental one for the ids
+    it read (`touched`). Leaves temp tables for `_apply_write` (ids `gone` and
+    `rewritten`, the changes, the count days touched); returns row counts."""
     before = count_of(con, "SELECT count(*) FROM victims")
     added = count_of(con, "SELECT count(*) FROM incoming i ANTI JOIN victims v USING (unique_id)")
     updated = count_of(
@@ -357,32 +374,56 @@ def _write_victims(con: duckdb.DuckDBPyConnection, sync_id: int, mode: str) -> d
             "SELECT unique_id FROM incoming UNION "
             "SELECT unique_id FROM incoming_quarantine WHERE unique_id IS NOT NULL"
         )
-    record_changes(con, sync_id, full_read=mode == "full")
-    if mode == "full":
-        removed = count_of(con, "SELECT count(*) FROM victims ANTI JOIN incoming USING (unique_id)")
-        con.execute("DELETE FROM victims")
-        con.execute("DELETE FROM quarantine WHERE dataset = 'victims'")
-    else:
-        removed = count_of(
-            con,
-            "SELECT count(*) FROM victims v SEMI JOIN touched USING (unique_id) "
-            "ANTI JOIN incoming USING (unique_id)",
-        )
-        con.execute("DELETE FROM victims WHERE unique_id IN (SELECT unique_id FROM touched)")
-        con.execute(
-            "DELETE FROM quarantine WHERE dataset = 'victims' "
-            "AND unique_id IN (SELECT unique_id FROM touched)"
-        )
-    con.execute("INSERT INTO victims BY NAME SELECT * FROM incoming")
-    quarantined = count_of(con, "SELECT count(*) FROM incoming_quarantine")
+    # The stored victims this read stands for.
+    stored = (
+        "victims"
+        if mode == "full"
+        else "(SELECT * FROM victims SEMI JOIN touched USING (unique_id))"
+    )
+    find_changes(con, sync_id, full_read=mode == "full")
+    note_count_changes(con, stored)
+    columns = ", ".join(f'"{c}"' for c in VICTIM_COLUMNS)
     con.execute(
-        "INSERT INTO quarantine BY NAME SELECT 'victims' AS dataset, "
-        f"{int(sync_id)} AS sync_id, * FROM incoming_quarantine"
+        "CREATE OR REPLACE TEMP TABLE gone AS "
+        f"SELECT unique_id FROM {stored} s ANTI JOIN incoming USING (unique_id)"
+    )
+    # Rows new or different in any column; the others are not written at all.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rewritten AS SELECT unique_id FROM ("
+        f"SELECT {columns} FROM incoming EXCEPT SELECT {columns} FROM {stored} s)"
     )
     return {
         "rows_added": added,
         "rows_updated": updated,
-        "rows_removed": removed,
+        "rows_removed": count_of(con, "SELECT count(*) FROM gone"),
         "rows_before": before,
-        "rows_quarantined": quarantined,
+        "rows_quarantined": count_of(con, "SELECT count(*) FROM incoming_quarantine"),
     }
+
+
+def _apply_write(con: duckdb.DuckDBPyConnection, sync_id: int, mode: str) -> None:
+    """Write what `_plan_write` found: delete the victims gone or rewritten, insert the
+    rewritten ones, replace the quarantine the read stands for, record the changes."""
+    store_changes(con)
+    columns = ", ".join(f'"{c}"' for c in VICTIM_COLUMNS)
+    con.execute(
+        "DELETE FROM victims WHERE unique_id IN (SELECT unique_id FROM gone) "
+        "OR unique_id IN (SELECT unique_id FROM rewritten)"
+    )
+    con.execute(
+        f"INSERT INTO victims ({columns}) SELECT {columns} FROM incoming "
+        "SEMI JOIN rewritten USING (unique_id)"
+    )
+    con.execute("DROP TABLE gone")
+    con.execute("DROP TABLE rewritten")
+    if mode == "full":
+        con.execute("DELETE FROM quarantine WHERE dataset = 'victims'")
+    else:
+        con.execute(
+            "DELETE FROM quarantine WHERE dataset = 'victims' "
+            "AND unique_id IN (SELECT unique_id FROM touched)"
+        )
+    con.execute(
+        "INSERT INTO quarantine BY NAME SELECT 'victims' AS dataset, "
+        f"{int(sync_id)} AS sync_id, * FROM incoming_quarantine"
+    )

@@ -1,4 +1,5 @@
-"""The store under faults: a swap under an open reader, a full disk, too little free space."""
+"""The store under faults: a swap under an open reader, a full disk, too little free space,
+a sync that writes in place (its cost, readers during it, a kill during it)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,36 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
+from pipeline import counts
 from pipeline import store as store_module
 from pipeline.cli import main
 from pipeline.errors import StoreError
 from pipeline.settings import Settings
 from pipeline.store import Store
-from tests.conftest import IN_0111, ROWS, build_store, layer_flags, row, tiny_layers
+from tests.conftest import (
+    IN_0111,
+    RECONSTRUCTED,
+    ROWS,
+    SAMPLE_DIR,
+    build_store,
+    layer_flags,
+    needs_snapshot,
+    row,
+    sync_real_snapshot,
+    tiny_layers,
+)
 
 STORE = "store.duckdb"
 
@@ -109,6 +128,14 @@ def test_the_page_cache_is_keyed_by_what_the_file_holds(tmp_path, store_path) ->
 
 
 @pytest.fixture
+def reader_keeps_store_open(store_path, monkeypatch) -> Iterator[None]:
+    """A reader holds the store, so a write goes to a private copy (after a short wait)."""
+    monkeypatch.setattr(store_module, "WRITE_WAIT_SECONDS", 0.05)
+    with Store(store_path).read():
+        yield
+
+
+@pytest.fixture
 def disk_fills_during_copy(monkeypatch) -> list[Path]:
     """`shutil.copyfile` writes half of the store, then the disk is full."""
     written: list[Path] = []
@@ -124,7 +151,7 @@ def disk_fills_during_copy(monkeypatch) -> list[Path]:
 
 
 def test_a_disk_full_during_the_copy_leaves_the_old_store_and_no_copy(
-    store_path, disk_fills_during_copy
+    store_path, reader_keeps_store_open, disk_fills_during_copy
 ) -> None:
     before = fingerprint(store_path)
     with pytest.raises(StoreError) as caught, Store(store_path).write() as con:
@@ -151,7 +178,9 @@ def test_the_cli_reports_a_full_disk_in_one_line(
     assert leftovers(store_path) == []
 
 
-def test_a_failed_replace_is_a_store_error_too(store_path, monkeypatch) -> None:
+def test_a_failed_replace_is_a_store_error_too(
+    store_path, reader_keeps_store_open, monkeypatch
+) -> None:
     before = fingerprint(store_path)
 
     def replace_fails(src, dst):
@@ -222,3 +251,156 @@ def test_the_cli_refuses_a_sync_without_enough_free_space(
     assert err.startswith("error: not enough free space") and "needs" in err
     assert fingerprint(store_path) == before
     assert leftovers(store_path) == []
+
+
+# --- D: a sync writes the live file in place, costing what it changes -------------------
+
+
+def victims_only_argv(data: Path, victims: list[Path]) -> list[str]:
+    """`sync` of victims files alone: the stored layers stay, so the write is in place."""
+    return ["sync", "--data-dir", str(data), "--victims", *map(str, victims)]
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    pd.DataFrame.from_records(rows).drop(columns="location").to_csv(path, index=False)
+    return path
+
+
+def daily_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM daily_counts ORDER BY ALL").df()
+
+
+#: ROWS revised: a victim gone, a victim moved to another day (the first of its incident
+#: before), one moved to another beat, one died, one that joins another incident, two new.
+REVISED = [
+    *(r for r in ROWS if r[":id"] != "row-00003"),
+    *(row(i, f"2025-03-{20 + i:02d}T09:00:00", IN_0111) for i in (20, 21)),
+]
+_changes = {
+    0: {"date": "2025-02-02T09:00:00"},
+    4: {"latitude": str(IN_0111[0]), "longitude": str(IN_0111[1])},
+    6: {"victimization_primary": "HOMICIDE"},
+    8: {"case_number": "JJ100004"},  # joins row 9's incident
+}
+for _i, _fields in _changes.items():
+    _at = next(n for n, r in enumerate(REVISED) if r[":id"] == f"row-{_i:05d}")
+    REVISED[_at] = {**REVISED[_at], **_fields, ":updated_at": "2026-02-01T00:00:00.000Z"}
+
+
+def test_an_in_place_sync_recounts_only_touched_days_and_equals_a_full_recount(
+    tmp_path, store_path
+) -> None:
+    inode = store_path.stat().st_ino
+    with Store(store_path).read() as con:
+        old = daily_counts(con)
+    csv = write_rows(tmp_path / "revised.csv", REVISED)
+    assert main([*victims_only_argv(store_path.parent, [csv]), "--allow-shrink"]) == 0
+    assert store_path.stat().st_ino == inode  # written in place, not swapped
+    with Store(store_path).read() as con:
+        refreshed = daily_counts(con)
+    copy = tmp_path / "recount.duckdb"
+    shutil.copyfile(store_path, copy)
+    with Store(copy).write() as con:  # the whole recount, on the same victims
+        counts.rebuild_daily_counts(con)
+        recounted = daily_counts(con)
+    assert not refreshed.equals(old)  # the revision moved counts
+    assert_frame_equal(refreshed, recounted)
+
+
+def test_a_reader_during_the_write_waits_for_it_or_is_told_to_retry(
+    store_path, monkeypatch
+) -> None:
+    store = Store(store_path)
+    seen: list[int] = []
+    with store.write() as con:
+        con.execute("DELETE FROM victims WHERE unique_id = (SELECT min(unique_id) FROM victims)")
+        monkeypatch.setattr(store_module, "READ_WAIT_SECONDS", 0.1)
+        with pytest.raises(StoreError, match="is being updated by a sync; try again"):
+            store.read().__enter__()
+        monkeypatch.setattr(store_module, "READ_WAIT_SECONDS", 30.0)
+        reader = threading.Thread(target=lambda: seen.append(fingerprint(store_path)[0]))
+        reader.start()
+        time.sleep(0.3)
+        assert not seen  # waiting: never the half-written store
+    reader.join(timeout=30)
+    assert seen == [len(ROWS) - 1]  # the write, whole
+
+
+KILLED_WRITE = """
+import sys, time
+from pathlib import Path
+from pipeline.store import Store
+with Store(Path(sys.argv[1])).write() as con:
+    con.execute("DELETE FROM victims")
+    con.execute("DELETE FROM daily_counts")
+    print("applying", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_kill_during_the_write_in_place_leaves_the_old_store(store_path) -> None:
+    before = fingerprint(store_path)
+    inode = store_path.stat().st_ino
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITE, str(store_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "applying"
+    writer.kill()
+    writer.wait()
+    assert store_path.stat().st_ino == inode  # it was writing the live file
+    assert fingerprint(store_path) == before
+    with Store(store_path).write() as con:  # and the next sync can write it
+        con.execute("DELETE FROM victims WHERE false")
+    assert fingerprint(store_path) == before
+
+
+def written_bytes() -> int:
+    """Bytes this process has handed to write(2) so far (every thread, Linux)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/self/io")
+
+
+@needs_snapshot
+def test_a_small_sync_of_the_real_snapshot_writes_a_small_part_of_the_store(
+    tmp_path, monkeypatch
+) -> None:
+    data = sync_real_snapshot(tmp_path / "data")
+    path = data / STORE
+    inode, size = path.stat().st_ino, path.stat().st_size
+    before = written_bytes()
+    assert main(victims_only_argv(data, [SAMPLE_DIR, RECONSTRUCTED])) == 0  # changes nothing
+    assert written_bytes() - before < size / 4, "a no-op sync rewrote the store"
+    assert path.stat().st_ino == inode
+    first, *others = sorted(SAMPLE_DIR.glob("*.csv"))
+    revised = pd.read_csv(first, dtype=str).iloc[20:]  # 20 victims withdrawn upstream
+    victims = [write_rows_frame(tmp_path / first.name, revised), *others, RECONSTRUCTED]
+    shutil.copytree(data, tmp_path / "copied")
+    in_place = bytes_of_sync(data, victims)
+    assert path.stat().st_ino == inode
+    monkeypatch.setattr(store_module, "WRITE_WAIT_SECONDS", 0.0)
+    with Store(tmp_path / "copied" / STORE).read():  # a reader forces the copy of old
+        copied = bytes_of_sync(tmp_path / "copied", victims)
+    # The same write, less the copy: tables rebuilt whole on any change (Outreach's, the
+    # map classes) and DuckDB's WAL are what remain.
+    assert in_place < copied - size / 2
+    with Store(path).read() as con:
+        removed = con.execute(
+            "SELECT rows_removed FROM sync_log WHERE dataset = 'victims' ORDER BY sync_id DESC"
+        ).fetchall()[0][0]
+    assert removed == 20
+
+
+def bytes_of_sync(data: Path, victims: list[Path]) -> int:
+    before = written_bytes()
+    assert main(victims_only_argv(data, victims)) == 0
+    return written_bytes() - before
+
+
+def write_rows_frame(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
