@@ -11,17 +11,11 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from pipeline.config import CITY
+from pipeline.config import CITY, KIND_RULES
+from pipeline.config import MEASURES as MEASURES  # re-exported: callers import it from here
 
-#: What each `--kind` counts, as required values of the victims' boolean columns
-#: (`fatal` is victimization HOMICIDE). Declared once; the pandas filter (`KINDS`)
-#: and the SQL one (`KIND_SQL`, for the store's count tables) are derived from it.
-KIND_RULES: dict[str, dict[str, bool]] = {
-    "shootings": {"gunshot": True},  # gunshot victims, fatal or not
-    "fatal-shootings": {"gunshot": True, "fatal": True},
-    "nonfatal-shootings": {"gunshot": True, "fatal": False},
-    "homicides": {"fatal": True},  # every homicide victim, any weapon
-}
+# The kinds are declared in `pipeline.config` (`KIND_RULES`); the pandas filter
+# (`KINDS`) and the SQL one (`KIND_SQL`, for the store's count tables) derive from it.
 
 
 def _kind_filter(rule: dict[str, bool]) -> Callable[[pd.DataFrame], pd.Series]:
@@ -41,9 +35,6 @@ KIND_SQL: dict[str, str] = {
     kind: " AND ".join(f"{'' if wanted else 'NOT '}{column}" for column, wanted in rule.items())
     for kind, rule in KIND_RULES.items()
 }
-
-#: victims: one per person shot/killed; incidents: distinct case numbers.
-MEASURES = ("victims", "incidents")
 
 AREA_COLUMNS = CITY.areas  # the levels of the registry: district, beat, community_area
 

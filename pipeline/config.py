@@ -162,3 +162,19 @@ CITY = CHICAGO
 LEVELS: dict[str, Level] = {level.area: level for level in CITY.levels}
 #: Levels by their store layer name.
 LAYERS: dict[str, Level] = {level.layer: level for level in CITY.levels}
+
+#: What each `--kind` counts, as required values of the victims' boolean columns
+#: (`fatal` is victimization HOMICIDE). Declared here, free of pandas, so the CLI's
+#: parser knows the choices without importing what computes them; `pipeline.aggregate`
+#: derives its pandas and SQL filters from it.
+KIND_RULES: dict[str, dict[str, bool]] = {
+    "shootings": {"gunshot": True},  # gunshot victims, fatal or not
+    "fatal-shootings": {"gunshot": True, "fatal": True},
+    "nonfatal-shootings": {"gunshot": True, "fatal": False},
+    "homicides": {"fatal": True},  # every homicide victim, any weapon
+}
+#: victims: one per person shot/killed; incidents: distinct case numbers.
+MEASURES = ("victims", "incidents")
+#: geometry: current boundaries by point-in-polygon (comparable across years);
+#: recorded: the codes CPD wrote on each record at the time.
+BASES = ("geometry", "recorded")
