@@ -9,24 +9,23 @@ ones (esda's `z_sim`), two-sided normal tail. A raw pseudo p-value cannot go bel
 1 / (permutations + 1), which after a false-discovery correction over
 thousands of hexagons could never be significant; the permutation z keeps the
 conditional-permutation reference without that floor. Benjamini-Hochberg
-(`scipy.stats.false_discovery_control`) then controls the false discovery rate
+(as `scipy.stats.false_discovery_control`) then controls the false discovery rate
 over all areas, and classes follow the FDR-adjusted p: hot/cold at 99, 95, 90 %.
 
-Weights are a libpysal `Graph`, which is immutable: esda transforms a copy, so
-one graph can serve every call (emerging hot spots reuse one across time slices).
+The statistic and permutations are esda's `G_Local(star=True)`, computed for all areas
+at once by `geo.gistar` (same draws for the same seed, same numbers; esda loops over
+areas in Python). Weights (`gistar.Weights`) are immutable, so one serves every call
+(emerging hot spots reuse one across time slices).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from libpysal.graph import Graph
+from geo import gistar
 
 SEED = 20_201_129  # fixed, so the same data always gives the same classes
 PERMUTATIONS = 999
@@ -43,16 +42,20 @@ def touching_neighbours(
     keys: Sequence[str], geometries: np.ndarray, tolerance_deg: float = 1e-5
 ) -> dict[str, list[str]]:
     """Queen contiguity: areas sharing at least a point, or within `tolerance_deg` of
-    each other (~1 m, for slivers): libpysal's fuzzy contiguity, each area buffered by
-    half the tolerance. Geometries in EPSG:4326, tolerance in degrees."""
-    import geopandas
-    from libpysal.graph import Graph
+    each other (~1 m, for slivers), as libpysal's fuzzy contiguity finds them (the same
+    lists on the 274 beats) from one shapely tree query, without loading libpysal.
+    Geometries in EPSG:4326, tolerance in degrees."""
+    import shapely
 
     names = [str(k) for k in keys]
-    graph = Graph.build_fuzzy_contiguity(
-        geopandas.GeoSeries(geometries, index=names), buffer=tolerance_deg / 2
+    left, right = shapely.STRtree(geometries).query(
+        geometries, predicate="dwithin", distance=tolerance_deg
     )
-    return {k: sorted(graph.neighbors[k]) for k in names}
+    found: dict[str, set[str]] = {k: set() for k in names}
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        if a != b:
+            found[names[a]].add(names[b])
+    return {k: sorted(found[k]) for k in names}
 
 
 def significance_class(z: float, p_fdr: float) -> str:
@@ -62,12 +65,10 @@ def significance_class(z: float, p_fdr: float) -> str:
     return NOT_SIGNIFICANT
 
 
-def binary_weights(keys: Sequence[str], neighbours: Mapping[str, Sequence[str]]) -> Graph:
-    """A libpysal Graph over `keys` (in that order) from neighbour lists; no neighbours
-    makes an island."""
-    from libpysal.graph import Graph
-
-    return Graph.from_dicts({k: list(neighbours.get(k, [])) for k in keys})
+def binary_weights(keys: Sequence[str], neighbours: Mapping[str, Sequence[str]]) -> gistar.Weights:
+    """Gi* weights over `keys` (in that order) from neighbour lists; no neighbours makes
+    an island."""
+    return gistar.binary_weights(keys, neighbours)
 
 
 def gi_star(
@@ -75,39 +76,35 @@ def gi_star(
     neighbours: Mapping[str, Sequence[str]],
     permutations: int = PERMUTATIONS,
     seed: int = SEED,
-    weights: Graph | None = None,
+    weights: gistar.Weights | None = None,
 ) -> pd.DataFrame:
     """Gi* per area: columns area, count, z, p, p_fdr, class (index order of `counts`).
 
     `counts` is indexed by area key and must cover every key of `neighbours`
     (zeros included: leaving out quiet areas would bias every z-score).
     """
-    import esda
-
-    missing = set(neighbours) - set(counts.index)
+    keys = counts.index.astype(str).tolist()
+    missing = set(neighbours).difference(keys)
     if missing:
         raise ValueError(
             f"counts lack {len(missing)} areas of the weights, e.g. {sorted(missing)[:3]}"
         )
-    keys = [str(k) for k in counts.index]
     y = counts.to_numpy(dtype=float)
     if len(keys) < 3 or y.sum() == 0:
         return _result(keys, y, np.zeros(len(y)), np.ones(len(y)))
     w = weights if weights is not None else binary_weights(keys, neighbours)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # esda's own deprecation chatter
-        g = esda.G_Local(
-            y, w, transform="B", permutations=permutations, star=True, seed=seed, n_jobs=1
+    if list(w.keys) != keys:
+        raise ValueError(
+            f"weights over {len(w.keys)} areas do not match the {len(keys)} areas of counts "
+            "(same keys in the same order)"
         )
-    z = np.nan_to_num(np.asarray(g.Zs, dtype=float))
-    p = np.minimum(1.0, 2 * np.nan_to_num(np.asarray(g.p_z_sim, dtype=float), nan=0.5))
+    z = np.nan_to_num(gistar.z_scores(y, w))
+    p = gistar.permutation_p(y, w, permutations, seed) if permutations else np.ones(len(y))
     return _result(keys, y, z, p)
 
 
 def _result(keys: list[str], y: np.ndarray, z: np.ndarray, p: np.ndarray) -> pd.DataFrame:
-    from scipy.stats import false_discovery_control
-
-    p_fdr = false_discovery_control(p, method="bh") if len(p) else p
+    p_fdr = false_discovery_control(p)
     return pd.DataFrame(
         {
             "area": keys,
@@ -115,6 +112,30 @@ def _result(keys: list[str], y: np.ndarray, z: np.ndarray, p: np.ndarray) -> pd.
             "z": z.round(3),
             "p": p.round(4),
             "p_fdr": p_fdr.round(4),
-            "class": [significance_class(a, b) for a, b in zip(z, p_fdr, strict=True)],
+            "class": significance_classes(z, p_fdr),
         }
     )
+
+
+def false_discovery_control(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values, exactly as `scipy.stats.false_discovery_control`
+    (method "bh") computes them, without importing scipy.stats (~1 s, on a page's first
+    computation)."""
+    if len(p) <= 1:
+        return p
+    order = np.argsort(p)
+    adjusted = p[order] * (len(p) / np.arange(1, len(p) + 1))
+    adjusted = np.minimum.accumulate(adjusted[::-1])[::-1]  # step-up: the minimum above
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return np.clip(out, 0.0, 1.0)
+
+
+def significance_classes(z: np.ndarray, p_fdr: np.ndarray) -> np.ndarray:
+    """`significance_class` of every area at once (thousands of hexagons, many slices)."""
+    hot = z > 0
+    rules, labels = [], []
+    for cut, label in LEVELS:
+        rules += [(p_fdr < cut) & hot, (p_fdr < cut) & ~hot]
+        labels += [f"hot {label} %", f"cold {label} %"]
+    return np.select(rules, labels, default=NOT_SIGNIFICANT).astype(object)

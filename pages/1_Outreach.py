@@ -19,7 +19,7 @@ from pipeline.settings import Settings
 from ui import a11y, basemap, data, outreach_data, since_sync, style
 from ui import outreach_tables as tables
 from ui.mapview import SerializedDeck
-from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, TOOLTIP
+from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, TOOLTIP, chunk_preloads
 from ui.outreach_state import LEVELS, NUMBERS, SCOPES, SHOWS, OutreachView, from_query, to_query
 from ui.state import Bounds
 from ui.text import in_html, plain
@@ -35,7 +35,8 @@ PHONE_CSS = """<style>
 
 def main() -> None:
     st.set_page_config(page_title="Outreach: open windows and hot spots", layout="wide")
-    st.markdown(style.BASE + PHONE_CSS, unsafe_allow_html=True)
+    base_path = str(st.get_option("server.baseUrlPath") or "")
+    st.markdown(style.BASE + PHONE_CSS + chunk_preloads(base_path), unsafe_allow_html=True)
     settings = Settings.from_env()
     opened = data.open_store(settings)
     if opened is None:
@@ -131,15 +132,27 @@ def page(ref: data.StoreRef, found: data.Facts, view: OutreachView, tiles: bool)
     trend = outreach_data.emerging(ref, view.level, as_of, "shootings")
     show_map(outreach_data.map_spec(ref, view, as_of, tiles), view)
     show_hotspots(hot, trend, keep, names, view.level)
-    with st.expander("Do shootings follow shootings nearby? (Knox test, last 12 months)"):
+    show_knox(ref, start, as_of)
+    with st.expander("How these are computed"):
+        st.markdown(METHODS)
+
+
+def show_knox(ref: data.StoreRef, start: date, as_of: date) -> None:
+    """The Knox test, computed only once its expander is opened (opening reruns the page):
+    a first screen that nobody reads it on does not wait for its 199 shuffles."""
+    box = st.expander(
+        "Do shootings follow shootings nearby? (Knox test, last 12 months)",
+        key="o_knox",
+        on_change="rerun",
+    )
+    with box:
         st.caption(
             "Pairs of shootings close in space and time, against what shuffling the "
             "dates among the same places gives (199 seeded shuffles). A ratio above 1 "
             "with a small p means near-repeat shootings happen more often than chance."
         )
-        st.dataframe(outreach_data.knox(ref, start, as_of), hide_index=True, width="stretch")
-    with st.expander("How these are computed"):
-        st.markdown(METHODS)
+        if box.open:
+            st.dataframe(outreach_data.knox(ref, start, as_of), hide_index=True, width="stretch")
 
 
 METHODS = """

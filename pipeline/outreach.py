@@ -10,24 +10,21 @@ windows are computed at sync (`store_emerging`) and read back (`stored_emerging`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo import emerging, hexgrid, hotspots, nearrepeat
-from geo.layers import beat_districts
+from geo import emerging, gistar, hexgrid, hotspots, nearrepeat
+from geo.layers import BoundaryLayer, beat_districts
 from pipeline.aggregate import between_dates, check_choice, select_kind
 from pipeline.queries import Reader, load_layer, load_victims
 from pipeline.store import Store
-
-if TYPE_CHECKING:
-    from libpysal.graph import Graph
 
 LEVELS = ("beat", "hex")
 POINT_COLUMNS = (
@@ -40,12 +37,14 @@ POINT_COLUMNS = (
     "latitude",
     "longitude",
 )
+#: What the post-sync step reads of each victim (the current beat comes with every read).
+STEP_COLUMNS = ("occurred_at", "gunshot", "fatal", "latitude", "longitude")
 SLICE_DAYS = 30
 #: The windows precomputed at sync: 12 slices ending on the store's latest day.
 DEFAULT_MONTHS = 12
 DEFAULT_KIND = "shootings"
-#: Fewer permutations for emerging hot spots on the hexagon grid: 12 slices of
-#: ~5,600 cells at 999 permutations would take a minute per view.
+#: Fewer permutations for emerging hot spots on the hexagon grid: 12 slices of ~5,600
+#: cells at 999 permutations would take ~2 s of every sync (199: ~0.3 s).
 EMERGING_PERMUTATIONS = {"beat": hotspots.PERMUTATIONS, "hex": 199}
 EMERGING_TABLE = "emerging_hotspots"
 #: Hot spots of the default window (the 365 days to the latest day), written at sync.
@@ -64,8 +63,10 @@ HOTSPOT_COLUMNS: dict[str, str] = {
     "p_fdr": "DOUBLE",
     "class": "VARCHAR",
 }
-#: Each level's areas and neighbours, written at sync (the beats' contiguity takes ~1 s).
+#: Each level's areas and neighbours, written at sync, and a digest of the beats they were
+#: built from (a sync that brings only victims keeps them).
 GRID_TABLE = "outreach_grid"
+GRID_SOURCE_TABLE = "outreach_grid_source"
 EMERGING_COLUMNS: dict[str, str] = {
     "level": "VARCHAR",
     "as_of": "DATE",
@@ -86,14 +87,14 @@ EMERGING_COLUMNS: dict[str, str] = {
 @dataclass(frozen=True)
 class Grid:
     """A level's areas and their neighbours; the Gi* weights over them are built on first
-    use (libpysal takes seconds to import: a page that reads stored results never does)."""
+    use (a page that reads stored results never needs them)."""
 
     level: str
     keys: list[str]
     neighbours: dict[str, list[str]]
 
     @cached_property
-    def weights(self) -> Graph:
+    def weights(self) -> gistar.Weights:
         return hotspots.binary_weights(self.keys, self.neighbours)
 
 
@@ -119,7 +120,7 @@ def build_grid(
     if level == "beat":
         keys = [str(k) for k in beats.keys]
         return keys, hotspots.touching_neighbours(keys, beats.geometries)
-    cells = hexgrid.cells_covering(shapely.union_all(beats.geometries))
+    cells = hexgrid.cells_covering(beats.geometries)
     return cells, hexgrid.ring_neighbours(cells)
 
 
@@ -178,10 +179,14 @@ def hotspot_table(
     )
 
 
-def _counts(victims: pd.DataFrame, built: Grid, start: date, end: date) -> pd.Series:
-    """Victims per area of the grid in [start, end], zeros included."""
+def _counts(
+    victims: pd.DataFrame, built: Grid, start: date, end: date, areas: pd.Series | None = None
+) -> pd.Series:
+    """Victims per area of the grid in [start, end], zeros included. `areas`: each
+    victim's area (`area_of`), when the caller has found them already."""
     inside = between_dates(victims, start, end)
-    return area_of(inside, built.level).value_counts().reindex(built.keys, fill_value=0)
+    found = area_of(inside, built.level) if areas is None else areas[inside.index]
+    return found.value_counts().reindex(built.keys, fill_value=0)
 
 
 def stored_hotspots(
@@ -221,22 +226,43 @@ def emerging_table(
 
 
 def _emerging(
-    victims: pd.DataFrame, built: Grid, spans: list[tuple[date, date]], permutations: int
+    victims: pd.DataFrame,
+    built: Grid,
+    spans: list[tuple[date, date]],
+    permutations: int,
+    areas: pd.Series | None = None,
 ) -> pd.DataFrame:
-    areas = area_of(victims, built.level)
-    counts = pd.DataFrame(
-        {
-            f"{end:%Y-%m-%d}": areas[between_dates(victims, start, end).index]
-            .value_counts()
-            .reindex(built.keys, fill_value=0)
-            for start, end in spans
-        },
-        index=built.keys,
-    )
+    counts = slice_counts(victims, built, spans, areas)
     table = emerging.emerging_hotspots(
         counts, built.neighbours, permutations, weights=built.weights
     )
     return table.assign(total=counts.sum(axis=1).to_numpy())
+
+
+def slice_counts(
+    victims: pd.DataFrame,
+    built: Grid,
+    spans: list[tuple[date, date]],
+    areas: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Victims per area of the grid (rows, zeros included) in each of the back-to-back
+    `spans` (columns, named by their last day), counted in one pass. `areas`: each
+    victim's area (`area_of`), when the caller has found them already."""
+    inside = between_dates(victims, spans[0][0], spans[-1][1])
+    found = area_of(inside, built.level) if areas is None else areas[inside.index]
+    starts = np.array([np.datetime64(start, "ns") for start, _ in spans])
+    when = inside["occurred_at"].to_numpy().astype("datetime64[ns]")
+    span = np.searchsorted(starts, when, side="right") - 1
+    area = pd.Index(built.keys).get_indexer(pd.Index(found))
+    known = area >= 0  # points outside the grid (or without a place) are not counted
+    flat = np.bincount(
+        area[known] * len(spans) + span[known], minlength=len(built.keys) * len(spans)
+    )
+    return pd.DataFrame(
+        flat.reshape(len(built.keys), len(spans)),
+        index=built.keys,
+        columns=[f"{end:%Y-%m-%d}" for _, end in spans],
+    )
 
 
 def store_outreach_tables(
@@ -246,53 +272,105 @@ def store_outreach_tables(
     and neighbours, `outreach_grid`), the hot spots (`hotspots_stored`) and emerging hot
     spots (`emerging_hotspots`) of the default windows (both levels, to the store's
     latest day), replacing the last ones. A sync that `changed` neither victims nor
-    boundaries keeps the tables it finds. Returns the emerging rows written."""
+    boundaries keeps the tables it finds; the grids are kept while the beats are those
+    they were built from. Returns the emerging rows written."""
     if not changed and all(_has_table(con, t) for t in (GRID_TABLE, EMERGING_TABLE, HOTSPOT_TABLE)):
         return 0
+    _create_outreach_tables(con)
+    for name in (EMERGING_TABLE, HOTSPOT_TABLE):
+        con.execute(f"DELETE FROM {name}")
+    beats = load_layer(con, "beats")
+    latest = con.execute("SELECT max(occurred_at) FROM victims").fetchall()[0][0]
+    if latest is None or not beats.keys.size:
+        _replace_grids(con, [], "")
+        return 0
+    as_of = pd.Timestamp(latest).date()
+    first = min(slices(as_of, DEFAULT_MONTHS)[0][0], _hotspot_start(as_of))
+    victims = select_kind(
+        Reader(con, store).victims(first, as_of, columns=STEP_COLUMNS), DEFAULT_KIND
+    )
+    written = 0
+    for built in _step_grids(con, _fingerprint(beats)):
+        areas = area_of(victims, built.level)  # once for both windows (H3 cells take time)
+        _insert(con, HOTSPOT_TABLE, _default_hotspots(victims, built, as_of, areas))
+        table = _default_emerging(victims, built, as_of, areas)
+        _insert(con, EMERGING_TABLE, table)
+        written += len(table)
+    return written
+
+
+def _create_outreach_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in (
         (GRID_TABLE, {"level": "VARCHAR", "area": "VARCHAR", "neighbours": "VARCHAR[]"}),
+        (GRID_SOURCE_TABLE, {"beats": "VARCHAR"}),
         (EMERGING_TABLE, EMERGING_COLUMNS),
         (HOTSPOT_TABLE, HOTSPOT_COLUMNS),
     ):
         quoted = ", ".join(f'"{n}" {t}' for n, t in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({quoted})")
-        con.execute(f"DELETE FROM {name}")
-    latest = con.execute("SELECT max(occurred_at) FROM victims").fetchall()[0][0]
-    if latest is None or not load_layer(con, "beats").keys.size:
-        return 0
-    as_of = pd.Timestamp(latest).date()
-    spans = slices(as_of, DEFAULT_MONTHS)
-    first = min(spans[0][0], as_of - timedelta(days=HOTSPOT_DAYS - 1))
-    victims = select_kind(
-        Reader(con, store).victims(first, as_of, columns=POINT_COLUMNS), DEFAULT_KIND
-    )
-    written = 0
-    for level in LEVELS:
-        keys, neighbours = build_grid(con, level)
+
+
+def _fingerprint(beats: BoundaryLayer) -> str:
+    """A digest of the beats (keys and exact geometries) the grids are built from."""
+    digest = hashlib.sha256("\n".join(map(str, beats.keys)).encode())
+    for wkb in shapely.to_wkb(beats.geometries):
+        digest.update(wkb)
+    return digest.hexdigest()
+
+
+def _step_grids(con: duckdb.DuckDBPyConnection, source: str) -> list[Grid]:
+    """Each level's grid: as stored while the beats are those it was built from (most
+    syncs bring victims only; the hexagons take ~0.15 s to build), else built and stored."""
+    if con.execute(f"SELECT beats FROM {GRID_SOURCE_TABLE}").fetchall() == [(source,)]:
+        found = [(level, _stored_grid(con, level)) for level in LEVELS]
+        kept = [Grid(level, *grid) for level, grid in found if grid is not None]
+        if len(kept) == len(LEVELS):
+            return kept
+    grids = [Grid(level, *build_grid(con, level)) for level in LEVELS]
+    _replace_grids(con, grids, source)
+    return grids
+
+
+def _replace_grids(con: duckdb.DuckDBPyConnection, grids: list[Grid], source: str) -> None:
+    con.execute(f"DELETE FROM {GRID_TABLE}")
+    con.execute(f"DELETE FROM {GRID_SOURCE_TABLE}")
+    for built in grids:
         _insert(con, GRID_TABLE, pd.DataFrame(
-            {"level": level, "area": keys, "neighbours": [neighbours[k] for k in keys]}
+            {"level": built.level, "area": built.keys,
+             "neighbours": [built.neighbours[k] for k in built.keys]}
         ))  # fmt: skip
-        built = Grid(level, keys, neighbours)
-        hot = hotspots.gi_star(
-            _counts(victims, built, as_of - timedelta(days=HOTSPOT_DAYS - 1), as_of),
-            neighbours,
-            weights=built.weights,
-        )
-        _insert(con, HOTSPOT_TABLE, hot.assign(
-            level=level, start=as_of - timedelta(days=HOTSPOT_DAYS - 1), end=as_of,
-            kind=DEFAULT_KIND, permutations=hotspots.PERMUTATIONS,
-        ))  # fmt: skip
-        permutations = EMERGING_PERMUTATIONS[level]
-        table = _emerging(victims, built, spans, permutations).assign(
-            level=level,
-            as_of=as_of,
-            months=DEFAULT_MONTHS,
-            kind=DEFAULT_KIND,
-            permutations=permutations,
-        )
-        _insert(con, EMERGING_TABLE, table)
-        written += len(table)
-    return written
+    if grids:
+        con.execute(f"INSERT INTO {GRID_SOURCE_TABLE} VALUES (?)", [source])
+
+
+def _hotspot_start(as_of: date) -> date:
+    return as_of - timedelta(days=HOTSPOT_DAYS - 1)
+
+
+def _default_hotspots(
+    victims: pd.DataFrame, built: Grid, as_of: date, areas: pd.Series
+) -> pd.DataFrame:
+    """Gi* of the default window (the `HOTSPOT_DAYS` to `as_of`), as `HOTSPOT_TABLE` rows."""
+    start = _hotspot_start(as_of)
+    hot = hotspots.gi_star(
+        _counts(victims, built, start, as_of, areas), built.neighbours, weights=built.weights
+    )
+    return hot.assign(
+        level=built.level, start=start, end=as_of, kind=DEFAULT_KIND,
+        permutations=hotspots.PERMUTATIONS,
+    )  # fmt: skip
+
+
+def _default_emerging(
+    victims: pd.DataFrame, built: Grid, as_of: date, areas: pd.Series
+) -> pd.DataFrame:
+    """Emerging hot spots of the default slices to `as_of`, as `EMERGING_TABLE` rows."""
+    permutations = EMERGING_PERMUTATIONS[built.level]
+    table = _emerging(victims, built, slices(as_of, DEFAULT_MONTHS), permutations, areas)
+    return table.assign(
+        level=built.level, as_of=as_of, months=DEFAULT_MONTHS, kind=DEFAULT_KIND,
+        permutations=permutations,
+    )  # fmt: skip
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) -> None:

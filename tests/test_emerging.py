@@ -7,7 +7,14 @@ import pandas as pd
 import pymannkendall
 import pytest
 
-from geo.emerging import categorize, emerging_hotspots, mann_kendall
+from geo.emerging import (
+    CATEGORIES,
+    categorize,
+    categorize_rows,
+    emerging_hotspots,
+    mann_kendall,
+    mann_kendall_rows,
+)
 from tests.test_hotspots import lattice
 
 
@@ -74,3 +81,39 @@ def test_a_cluster_that_appears_in_the_last_slice_is_new() -> None:
     assert table.loc["r5c5", "category"] == "new"
     assert table.loc["r0c0", "category"] == "no pattern"
     assert set(table["category"]) <= {"new", "no pattern", "sporadic"}
+
+
+def categorize_one_by_one(flags: list[bool], trend_z: float, trend_p: float) -> str:
+    """The rules written out for one area, as the module's docstring states them."""
+    n, share = len(flags), sum(flags) / len(flags)
+    final = flags[-1]
+    run = next((k for k, flag in enumerate(reversed(flags)) if not flag), n)
+    if final and not any(flags[:-1]):
+        return "new"
+    if final and run >= 2 and not any(flags[: n - run]) and share < 0.9:
+        return "consecutive"
+    if final and share >= 0.9:
+        if trend_p < 0.05:
+            return "intensifying" if trend_z > 0 else "diminishing"
+        return "persistent"
+    if final:
+        return "sporadic"
+    return "historical" if n > 1 and sum(flags[:-1]) / (n - 1) >= 0.9 else "no pattern"
+
+
+def test_all_rows_at_once_agree_with_one_area_at_a_time() -> None:
+    rng = np.random.default_rng(8)
+    # Mostly-hot, mostly-cold and mixed rows, so that every category occurs.
+    hot = rng.random((600, 12)) < rng.choice([0.05, 0.5, 0.97], size=(600, 1))
+    z = rng.normal(size=(600, 12)).round(1) + np.linspace(-2, 2, 12) * rng.choice(
+        [-1, 0, 1], (600, 1)
+    )
+    trend_z, trend_p = mann_kendall_rows(z)
+    got = categorize_rows(hot, trend_z, trend_p)
+    expected = [
+        categorize_one_by_one(list(h), a, b) for h, a, b in zip(hot, trend_z, trend_p, strict=True)
+    ]
+    assert list(got) == expected
+    assert set(expected) == set(CATEGORIES)
+    for row in range(0, 600, 37):  # the vectorised test equals the one-series one
+        assert (trend_z[row], trend_p[row]) == pytest.approx(mann_kendall(z[row]), abs=1e-12)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.nearrepeat import incidents, knox_test, open_windows, project
+from geo.nearrepeat import incidents, knox_test, open_windows, pairs_within, project
 
 ORIGIN = (-87.70, 41.85)  # lon, lat
 METRES_PER_DEGREE_LAT = 111_000  # close enough at these distances; checked below
@@ -123,3 +123,13 @@ def test_knox_is_reproducible_with_its_seed() -> None:
     pd.testing.assert_frame_equal(
         knox_test(events, permutations=99), knox_test(events, permutations=99)
     )
+
+
+def test_pairs_within_are_every_pair_at_most_that_far() -> None:
+    rng = np.random.default_rng(6)
+    a = rng.uniform(0, 2_000, (80, 2))
+    b = np.vstack([rng.uniform(0, 2_000, (60, 2)), [[np.nan, np.nan]]])
+    i, j = pairs_within(a, b, 300)
+    distance = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)
+    expected = set(zip(*np.nonzero(distance <= 300), strict=True))
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == expected and len(expected) > 50

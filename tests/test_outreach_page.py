@@ -5,11 +5,13 @@ revision line on two syncs of the real snapshot."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import streamlit
 from streamlit.testing.v1 import AppTest
 
 from pipeline import changes, outreach
@@ -292,6 +294,28 @@ def test_a_sync_that_changed_nothing_keeps_the_stored_tables(tmp_path) -> None:
         assert written > 0 and hexagons(con) > 0
 
 
+def test_the_grids_are_kept_while_the_beats_are_the_same(tmp_path, monkeypatch) -> None:
+    db = Store(build_store(tmp_path, ROWS) / "store.duckdb")
+
+    def grids(con) -> dict:
+        return {level: outreach._stored_grid(con, level) for level in outreach.LEVELS}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("grid rebuilt from the same beats")
+
+    with db.read() as con:
+        first = grids(con)
+    with monkeypatch.context() as patch, db.write() as con:
+        patch.setattr(outreach, "build_grid", refuse)
+        assert outreach.store_outreach_tables(con, db, changed=True) > 0
+        assert grids(con) == first
+    with db.write() as con:  # one beat fewer: every grid is built again
+        con.execute("DELETE FROM boundaries WHERE layer = 'beats' AND key = '0212'")
+        assert outreach.store_outreach_tables(con, db, changed=True) > 0
+        beats = grids(con)["beat"]
+        assert beats is not None and beats[0] == ["0111", "0112", "0211"]
+
+
 @pytest.mark.parametrize("level", outreach.LEVELS)
 def test_hot_spots_of_the_default_window_are_stored_at_sync(store, level) -> None:
     db = Store(store / "store.duckdb")
@@ -431,3 +455,26 @@ def test_the_hexagon_map_leaves_out_only_quiet_empty_cells() -> None:
     assert [f["hex"] for f in drawn] == ["shot", "cold"]
     polygons = [{"key": "empty", "polygon": [[0, 0], [1, 0], [1, 1], [0, 0]]}]
     assert len(outreach_map.area_features(polygons, table, "class", {})) == 1  # beats: all
+
+
+# --- the first screen: what the browser and the server do first ------------------------
+
+
+def test_first_element_preloads_the_map_and_table_scripts(store, monkeypatch) -> None:
+    at = open_page(store, monkeypatch)
+    hrefs = re.findall(r'<link rel="modulepreload" href="([^"]+)">', at.markdown[0].value)
+    assert {h.split("/")[-1].split(".")[0] for h in hrefs} == set(outreach_map.FIRST_SCREEN_CHUNKS)
+    static = Path(streamlit.__file__).parent / "static"
+    assert all((static / h.lstrip("/")).is_file() for h in hrefs), hrefs
+    behind_a_proxy = outreach_map.chunk_preloads("/app/")
+    assert behind_a_proxy.startswith('<link rel="modulepreload" href="/app/static/js/')
+
+
+def test_the_knox_test_waits_until_its_expander_is_opened(store, monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("Knox test computed for a closed expander")
+
+    monkeypatch.setattr(outreach, "knox_table", refuse)
+    at = open_page(store, monkeypatch)
+    knox = next(e for e in at.expander if "Knox" in e.label)
+    assert "Pairs of shootings" in knox.caption[0].value and not knox.dataframe
