@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipeline.counts import CITY
 from pipeline.queries import Reader
-from pipeline.trends import Span, shift_years
+from pipeline.trends import Span, months_of, shift_years
 
 #: Periods whose comparison span keeps the length and ends on the same calendar day a
 #: year earlier (`trends.a_year_earlier`); the others keep the same calendar dates.
@@ -101,7 +101,7 @@ def months_missing(have_months: set[str], span: Span) -> list[str]:
 
 
 def _months(span: Span) -> list[str]:
-    return list(pd.period_range(span.start, span.end, freq="M").strftime("%Y-%m"))
+    return months_of(span)
 
 
 def _shifted(span: Span, years: int, fixed_length: bool) -> Span:

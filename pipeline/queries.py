@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -28,18 +28,13 @@ from pipeline.aggregate import (
     check_choice,
 )
 from pipeline.boundaries import LAYER_OF_AREA
-from pipeline.config import LEVELS
+from pipeline.config import BASES, LEVELS  # BASES: re-exported
 from pipeline.counts import CITY
 from pipeline.errors import StoreError, UsageError
 from pipeline.store import NO_STORE_HINT, Store, first_row
 from pipeline.trends import Span, coverage_gaps
 
 COUNT_COLUMNS = ("unique_id", "case_number", "occurred_at", "gunshot", "fatal")
-
-
-#: geometry: current boundaries by point-in-polygon (comparable across years);
-#: recorded: the codes CPD wrote on each record at the time.
-BASES = ("geometry", "recorded")
 
 
 class Reader:
@@ -56,6 +51,12 @@ class Reader:
         self.store = store
         self._months = months  # months_with_records, when the caller already knows them
         self._labels: dict[str, dict[str, str]] = {}  # area_labels by level
+
+    def knowing_labels(self, labels: dict[str, dict[str, str]]) -> Reader:
+        """This reader, told every level's `area_labels` (a page has them cached), so a
+        comparison does not ask the store again."""
+        self._labels.update({level: dict(keys) for level, keys in labels.items()})
+        return self
 
     @classmethod
     @contextmanager
@@ -168,10 +169,15 @@ class Reader:
             f"SELECT CAST(v.occurred_at AS DATE) AS day, {inside} AS inside, {part} AS part, "
             "row_number() OVER (PARTITION BY v.case_number ORDER BY v.occurred_at, v.unique_id)"
             " = 1 AS first FROM victims v LEFT JOIN victim_areas a USING (unique_id) "
-            f"WHERE {KIND_SQL[_kind(kind)]}"
+            f"WHERE {KIND_SQL[_kind(kind)]} AND v.case_number IN (SELECT case_number "
+            "FROM victims WHERE occurred_at >= ? AND occurred_at < ?)"
         )
+        # Only cases with a victim inside the spans can count; each keeps all its victims,
+        # so its first is still its first (8M rows: seconds -> a fraction of one).
+        lo, hi = min(sp.start for sp in spans), max(sp.end for sp in spans) + timedelta(days=1)
         n = "count(*)" if measure == "victims" else "count(*) FILTER (first)"
-        selects, values = [], []
+        selects = []
+        values: list[object] = [pd.Timestamp(d).to_pydatetime() for d in (lo, hi)]
         for i, span in enumerate(spans):
             selects.append(
                 f"SELECT coalesce(part, '{UNKNOWN_AREA}') AS key, {i} AS span, {n}::BIGINT AS n "
@@ -219,6 +225,14 @@ class Reader:
         sql, params = where.sql()
         return self.con.execute(
             f"SELECT v.age_band, v.sex, count(*) AS n {sql} GROUP BY ALL", params
+        ).df()
+
+    def point_counts(self, where: VictimFilter) -> pd.DataFrame:
+        """Victims per distinct point (EPSG:4326 degrees; NaN where missing): latitude,
+        longitude, n. What a grid of cells counts, without reading whole rows."""
+        sql, params = where.sql()
+        return self.con.execute(
+            f"SELECT v.latitude, v.longitude, count(*) AS n {sql} GROUP BY ALL", params
         ).df()
 
     def incidents(self, where: VictimFilter, limit: int | None = None) -> pd.DataFrame:
@@ -297,6 +311,15 @@ class Reader:
         )
         return [float(b) for b in json.loads(row[0])] if row else []
 
+    def area_population(self, census_sha256: str) -> pd.DataFrame:
+        """Residents per area of every rated level (level, key, residents, estimated), as
+        the sync computed them from the census file of this SHA-256; empty if it did not."""
+        return self.con.execute(
+            "SELECT level, key, residents, estimated FROM area_population "
+            "WHERE census_sha256 = ? ORDER BY level, key",
+            [census_sha256],
+        ).df()
+
     def changes(
         self,
         since_sync: int | None = None,
@@ -345,6 +368,16 @@ class Reader:
         if row is None or row[0] is None:
             raise StoreError(f"the store holds no {dataset} sync: {NO_STORE_HINT}")
         return int(row[0])
+
+    def latest_sync_finished(self, dataset: str = "victims") -> datetime | None:
+        """When the latest sync of `dataset` finished (UTC), None before the first: the
+        one figure of `status()` a page footer needs, without its scans of every row."""
+        row = first_row(
+            self.con,
+            "SELECT arg_max(finished_at, sync_id) FROM sync_log WHERE dataset = ?",
+            [dataset],
+        )
+        return row[0] if row else None
 
     def additions_and_deaths(self, after_sync: int, died: str) -> pd.DataFrame:
         """Records added, and records updated with `died` among their changed fields, by

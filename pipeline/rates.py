@@ -16,17 +16,27 @@ most have a few thousand residents, so an even spread over a community area
 (parks, rail yards, O'Hare) misplaces a large share of them, and a handful of
 shootings would swing the rate.
 
-Empirical-Bayes smoothing (esda) pulls each area's rate toward the city's by how
+The estimates are computed once per boundary vintage and census file, by the
+sync (`population_rows`, stored as `area_population` keyed by the census file's
+SHA-256), so the page and the CLI read them with one query and never load
+geopandas or tobler (~1.5 s of import); they are computed here only for a census
+file the store has no rows for (`--population`, POPULATION_FILE).
+
+Empirical-Bayes smoothing (esda's `Empirical_Bayes`, written out in numpy: esda
+loads libpysal, scikit-learn and scipy.stats, ~1.5 s on a page's first render;
+the tests hold it to esda) pulls each area's rate toward the city's by how
 little its own population says: small areas with few events stop dominating a
 ranking, large ones barely move.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -36,6 +46,9 @@ from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.config import CITY
 from pipeline.errors import UsageError
 from pipeline.queries import Reader
+
+if TYPE_CHECKING:  # geopandas (and tobler) only where populations are estimated
+    import geopandas as gpd
 
 PER = 100_000
 POPULATION_FILE = Path(__file__).resolve().parent / "data" / "community_area_population_2020.csv"
@@ -82,17 +95,69 @@ def read_population(path: Path | None = None) -> pd.DataFrame:
 
 def population_by_area(reader: Reader, level: str, path: Path | None = None) -> Population | None:
     """Residents per area of `level`: counted (community areas), estimated (districts, ZIP
-    codes, neighbourhoods) or None (beats, see `NO_RATE`)."""
+    codes, neighbourhoods) or None (beats, see `NO_RATE`). Read from the store's
+    `area_population` when the sync computed it from the same census file, else computed."""
     if level in NO_RATE:
         return None
     if level != CENSUS_LEVEL and level not in ESTIMATED_LEVELS:
         raise UsageError(f"level was {level!r} but rates exist for {_rate_levels()}")
+    stored = stored_population(reader.area_population(census_digest(path)), level)
+    return stored if stored is not None else estimate_population(reader.boundary_layer, level, path)
+
+
+def census_digest(path: Path | None = None) -> str:
+    """SHA-256 of the census file (default: the shipped one): which stored rows it made."""
+    path = path or POPULATION_FILE
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise UsageError(f"population file {path} does not exist") from None
+
+
+def stored_population(rows: pd.DataFrame, level: str) -> Population | None:
+    """`level`'s Population from stored `area_population` rows of one census file (level,
+    key, residents, estimated); None when they hold no community areas or none of `level`."""
+    counted = rows[rows["level"] == CENSUS_LEVEL]
+    mine = rows[rows["level"] == level]
+    if counted.empty or mine.empty:
+        return None
+    residents = pd.Series(
+        mine["residents"].to_numpy(float), index=mine["key"].to_numpy(), name="residents"
+    ).rename_axis("key")
+    return Population(level, residents, float(counted["residents"].sum()), level != CENSUS_LEVEL)
+
+
+def population_rows(load_layer: Callable[[str], BoundaryLayer], path: Path | None) -> pd.DataFrame:
+    """Every rated level's residents per area, as the store keeps them (`area_population`:
+    level, key, residents, estimated, census_sha256); `load_layer` gives a stored layer."""
+    digest = census_digest(path)
+    frames = []
+    for level in _rate_levels():
+        population = estimate_population(load_layer, level, path)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "level": level,
+                    "key": population.residents.index.astype(str),
+                    "residents": population.residents.to_numpy(float),
+                    "estimated": population.estimated,
+                    "census_sha256": digest,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def estimate_population(
+    load_layer: Callable[[str], BoundaryLayer], level: str, path: Path | None = None
+) -> Population:
+    """`level`'s Population computed from the census file and the stored layers."""
     census = read_population(path)
-    areas = community_area_residents(reader.boundary_layer(LAYER_OF_AREA[CENSUS_LEVEL]), census)
+    areas = community_area_residents(load_layer(LAYER_OF_AREA[CENSUS_LEVEL]), census)
     city = float(census["residents"].sum())
     if level == CENSUS_LEVEL:
         return Population(level, areas.drop(columns="geometry")["residents"], city, False)
-    target = reader.boundary_layer(LAYER_OF_AREA[level])
+    target = load_layer(LAYER_OF_AREA[level])
     return Population(level, interpolate_residents(areas, layer_frame(target)), city, True)
 
 
@@ -117,6 +182,8 @@ def community_area_residents(layer: BoundaryLayer, census: pd.DataFrame) -> gpd.
 
 def layer_frame(layer: BoundaryLayer) -> gpd.GeoDataFrame:
     """A boundary layer as a GeoDataFrame indexed by key, in its CRS (EPSG:4326)."""
+    import geopandas as gpd
+
     return gpd.GeoDataFrame(
         {"geometry": layer.geometries}, index=pd.Index(layer.keys, name="key"), crs=layer.crs
     )
@@ -158,8 +225,6 @@ def smoothed_rates(counts: pd.Series, residents: pd.Series) -> pd.Series:
     with a population; NaN for the others (e.g. `unassigned`). Where areas vary less than
     chance alone would make them (variance estimate <= 0), every area gets the pooled rate,
     the usual floor at zero that esda leaves out."""
-    from esda.smoothing import Empirical_Bayes
-
     people = residents.reindex(counts.index)
     known = people.notna() & (people > 0)
     out = pd.Series(np.nan, index=counts.index, name="rate_smoothed")
@@ -170,8 +235,19 @@ def smoothed_rates(counts: pd.Series, residents: pd.Series) -> pd.Series:
     if _between_area_variance(events, base) <= 0:
         out[known] = pooled * PER
     else:
-        out[known] = Empirical_Bayes(events, base).r.ravel() * PER
+        out[known] = empirical_bayes(events, base) * PER
     return out
+
+
+def empirical_bayes(events: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """esda's `Empirical_Bayes(events, base).r`, the same formula (Marshall 1991):
+    each raw rate weighted against the pooled one by a / (a + pooled / base), where a is
+    the between-area variance. Events per person, not per 100,000."""
+    pooled = events.sum() / base.sum()
+    raw = events / base
+    variance = _between_area_variance(events, base)
+    weight = variance / (variance + pooled / base)
+    return weight * raw + (1.0 - weight) * pooled
 
 
 def with_rates(table: pd.DataFrame, population: Population | None) -> pd.DataFrame:

@@ -44,6 +44,14 @@ class Span:
         return (self.end - self.start).days + 1
 
 
+def months_of(span: Span) -> list[str]:
+    """'YYYY-MM' of every month `span` touches, in order (plain arithmetic: a pandas
+    period range costs ~0.3 ms, and a view asks for a dozen)."""
+    first = span.start.year * 12 + span.start.month - 1
+    last = span.end.year * 12 + span.end.month - 1
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first, last + 1)]
+
+
 def shift_years(day: date, years: int) -> date:
     """The same calendar day `years` earlier or later; 29 February becomes the 28th."""
     try:
@@ -142,8 +150,7 @@ def coverage_gaps(months_with_records: set[str], spans: list[Span]) -> list[str]
     """
     warnings = []
     for span in spans:
-        wanted = pd.period_range(span.start, span.end, freq="M").strftime("%Y-%m")
-        empty = [m for m in wanted if m not in months_with_records]
+        empty = [m for m in months_of(span) if m not in months_with_records]
         if empty:
             warnings.append(
                 f"no records at all in {', '.join(empty[:6])}"

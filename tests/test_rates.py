@@ -7,9 +7,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,8 +25,10 @@ from geo.layers import BoundaryLayer
 from pipeline import rates
 from pipeline.cli import main
 from pipeline.errors import UsageError
+from pipeline.queries import Reader
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.store import Store
+from pipeline.sync_boundaries import plan_populations, store_populations
 from tests.conftest import ROWS, SHARED, build_store, needs_snapshot, sync_real_snapshot
 
 CITY_2020 = 2_746_388
@@ -138,6 +144,19 @@ def test_empirical_bayes_against_a_hand_computation() -> None:
     assert abs(out["small"] - crude["small"]) > 5 * abs(out["big"] - crude["big"])
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=lambda s: f"seed{s}")
+def test_empirical_bayes_is_esdas_value_for_value(seed: int) -> None:
+    """The numpy formula against esda's own `Empirical_Bayes` (kept as the reference):
+    77 areas of 2,000-120,000 residents with counts around a city-like rate."""
+    from esda.smoothing import Empirical_Bayes
+
+    rng = np.random.default_rng(seed)
+    base = rng.integers(2_000, 120_000, size=77).astype(float)
+    events = rng.poisson(base * rng.uniform(1e-4, 2e-3, size=77)).astype(float)
+    expected = Empirical_Bayes(events, base).r.ravel()
+    assert rates.empirical_bayes(events, base) == pytest.approx(expected, rel=1e-12, abs=0)
+
+
 def test_empirical_bayes_with_no_real_spread_gives_every_area_the_pooled_rate() -> None:
     """Areas differ less than chance makes them (a <= 0): esda's weights would leave
     [0, 1]; the usual floor at zero gives the pooled rate, 41/61,000."""
@@ -247,6 +266,78 @@ def test_estimated_populations_add_up_to_the_city(real_store: Path, level: str) 
     assert set(population.residents.index) == keys
     assert population.residents.sum() == pytest.approx(CITY_2020, rel=0.005)
     assert (population.residents > 0).all()
+
+
+@needs_snapshot
+@pytest.mark.parametrize("level", ["community_area", "district", "zip_code", "neighborhood"])
+def test_stored_populations_are_the_estimates_computed_anew(real_store: Path, level: str) -> None:
+    """What the sync stored (read by the page and the CLI) is what tobler gives now."""
+    with Store(real_store).reader() as q:
+        stored = rates.stored_population(q.area_population(rates.census_digest()), level)
+        computed = rates.estimate_population(q.boundary_layer, level)
+    assert stored is not None
+    assert (stored.estimated, stored.city) == (computed.estimated, computed.city)
+    assert_series_equal(stored.residents.sort_index(), computed.residents.sort_index())
+
+
+@needs_snapshot
+def test_district_estimates_cover_9988_per_cent_of_the_city(real_store: Path) -> None:
+    """The lake shore and O'Hare edges fall outside every district: 99.88 % of 2,746,388."""
+    with Store(real_store).reader() as q:
+        population = rates.population_by_area(q, "district")
+    assert population is not None
+    assert population.residents.sum() / CITY_2020 == pytest.approx(0.9988, abs=5e-5)
+
+
+@needs_snapshot
+def test_the_first_screen_loads_no_estimation_or_smoothing_library(real_store: Path) -> None:
+    """A cold render of the page in a fresh process (districts, with estimated rates)
+    reads the stored populations: tobler, geopandas, esda and scipy.stats stay unloaded."""
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "at = AppTest.from_file('dashboard.py', default_timeout=120).run()\n"
+        "assert not at.exception, at.exception\n"
+        "assert any('Per 100,000 (est.)' in d.value for d in at.dataframe)\n"
+        "heavy = ['tobler', 'geopandas', 'esda', 'libpysal', 'sklearn', 'scipy.stats']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {**os.environ, "DATA_DIR": str(real_store.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_sync_plans_populations_once_per_boundary_vintage_and_census(tmp_path: Path) -> None:
+    """The hand-drawn store: the shipped census fits nothing (no rows); a fitting file
+    gives rows, and once stored they hold until the boundaries or the file change."""
+    store = build_store(tmp_path, ROWS) / "store.duckdb"
+    census = tmp_path / "pop.csv"
+    census.write_text("GEOID,TOT_POP\n25,1000\n")
+    con = duckdb.connect(str(store))
+    try:
+        assert con.execute("SELECT count(*) FROM area_population").fetchone() == (0,)
+        rows = plan_populations(con, census, boundaries_changed=False)
+        assert rows is not None
+        assert set(rows["level"]) == {"community_area", "district", "zip_code", "neighborhood"}
+        store_populations(con, rows)
+        assert plan_populations(con, census, boundaries_changed=False) is None
+        assert plan_populations(con, census, boundaries_changed=True) is not None
+        census.write_text("GEOID,TOT_POP\n25,2000\n")
+        assert plan_populations(con, census, boundaries_changed=False) is not None
+        reader = Reader(con, Store(store))
+        new_file = reader.area_population(rates.census_digest(census))
+        assert rates.stored_population(new_file, "community_area") is None  # the old file's rows
+        community = rates.population_by_area(reader, "community_area", census)
+        assert community is not None and community.residents.to_dict() == {"AUSTIN": 2000.0}
+    finally:
+        con.close()
 
 
 @needs_snapshot

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from pipeline import report
@@ -50,9 +51,8 @@ ESTIMATED_NOTE = (
 
 @dataclass(frozen=True)
 class Context:
-    """What `show_context` draws, for one view."""
+    """The ranked table of `show_context`, for one view."""
 
-    history: pd.DataFrame  # history_display: one row per year
     ranked: pd.DataFrame  # ranked_display: one row per area
     estimated: bool  # populations are estimates (districts, ZIP codes, neighbourhoods)
     has_rates: bool
@@ -63,30 +63,73 @@ class Context:
 def show_context(ref: data.StoreRef, found: data.Facts, view: View) -> None:
     """The five-year chart and numbers for the selected area (or the city), then every
     area of the level ranked: two h2 sections, like the page's others."""
-    context = build_context(ref, found, view)
     period = report.PERIOD_WORDS[view.period]
     where = words.area_name(
         view.level if view.area else None, view.area, found.labels[view.level].get(view.area)
     )
+    years = years_shown(ref, view, where)
     st.header(f"{period.now.capitalize()} in each of the last {YEARS} years: {plain(where)}")
-    st.vega_lite_chart(
-        context.history, history_chart(context.history, view.measure, where), width="stretch"
+    st.vega_lite_chart(years.chart_data, years.chart, width="stretch")
+    st.table(years.table)
+    st.caption(years.caption)
+    show_ranked(ranked_shown(ref, view), view)
+
+
+@dataclass(frozen=True)
+class YearsShown:
+    """The five-year section as sent: Arrow tables, the chart's spec, the caption."""
+
+    chart_data: pa.Table
+    chart: dict[str, Any]
+    table: pa.Table
+    caption: str
+
+
+@dataclass(frozen=True)
+class RankedShown:
+    """The ranked table as sent, its number formats and its notes."""
+
+    table: pa.Table
+    formats: dict[str, Any]
+    notes: str
+
+
+# Built once per view: the tables go to the page as Arrow, not converted on every rerun.
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.PANEL_KEYS)
+def years_shown(ref: data.StoreRef, view: View, where: str) -> YearsShown:
+    years = five_years(ref, view)
+    return YearsShown(
+        pa.Table.from_pandas(years),
+        history_chart(years, view.measure, where),
+        pa.Table.from_pandas(history_text(years)),
+        history_caption(years),
     )
-    st.table(history_text(context.history))
-    st.caption(history_caption(context))
-    show_ranked(context, view)
 
 
-def show_ranked(context: Context, view: View) -> None:
+# Keyed as the map's table: every area's figures do not depend on the selected one.
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.MAP_TABLE_KEYS)
+def ranked_shown(ref: data.StoreRef, view: View) -> RankedShown:
+    found = data.facts(ref)
+    assert found is not None  # the page draws nothing without facts
+    context = build_context(ref, found, view)
+    return RankedShown(
+        pa.Table.from_pandas(context.ranked), formats(context.ranked), ranked_notes(context, view)
+    )
+
+
+def show_ranked(shown: RankedShown, view: View) -> None:
     level = LEVELS[view.level].lower()
     st.header(f"Every {level}, ranked")
     st.caption(
         f"This table lists every {level} the map shows, with the numbers it colours: it is "
         "the map's text equivalent. Select a column header to sort by it."
     )
-    st.dataframe(
-        context.ranked, hide_index=True, width="stretch", column_config=formats(context.ranked)
-    )
+    st.dataframe(shown.table, hide_index=True, width="stretch", column_config=shown.formats)
+    st.caption(shown.notes)
+
+
+def ranked_notes(context: Context, view: View) -> str:
+    level = LEVELS[view.level].lower()
     notes = [RATE_DEFINITION, SMOOTHING_NOTE] if context.has_rates else []
     if context.has_rates and context.city_rate is not None:
         notes.insert(1, f"City-wide rate: {context.city_rate:.1f} per 100,000 residents.")
@@ -96,28 +139,32 @@ def show_ranked(context: Context, view: View) -> None:
         notes.append(f"No rates: {plain(context.problem, 300)}")  # it may name a file
     elif view.level in NO_RATE:
         notes.append(f"No rates for {level}s: {NO_RATE[view.level].split(': ', 1)[-1]}.")
-    st.caption(" ".join(notes))
+    return " ".join(notes)
 
 
 def build_context(ref: data.StoreRef, found: data.Facts, view: View) -> Context:
+    """Every area of the level ranked, with rates where there is a population."""
     population, problem = level_population(ref, view.level, _population_path())
-    city, _ = level_population(ref, "community_area", _population_path())
-    city_people = city.city if city else None
-    years = history(ref, view)
-    area_people = _area_residents(view, population, city_people)
-    city_years = history(ref, _city_view(view)) if view.area and area_people else None
     table = ranked(ref, view)
-    estimated = bool(population and population.estimated)
     return Context(
-        history=history_display(
-            years, area_people, city_years, city_people, bool(view.area and estimated)
-        ),
         ranked=ranked_display(table, view, found.labels[view.level], population),
-        estimated=estimated,
+        estimated=bool(population and population.estimated),
         has_rates=population is not None,
         city_rate=float(table["city_rate"].iloc[0]) if "city_rate" in table else None,
         problem=problem,
     )
+
+
+def five_years(ref: data.StoreRef, view: View) -> pd.DataFrame:
+    """`history_display` of the view's area (or the city), with the city's rate beside
+    an area's where both have a population."""
+    population, _ = level_population(ref, view.level, _population_path())
+    city, _ = level_population(ref, "community_area", _population_path())
+    city_people = city.city if city else None
+    area_people = _area_residents(view, population, city_people)
+    city_years = history(ref, _city_view(view)) if view.area and area_people else None
+    estimated = bool(view.area and population and population.estimated)
+    return history_display(history(ref, view), area_people, city_years, city_people, estimated)
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.PANEL_KEYS)
@@ -125,15 +172,16 @@ def history(ref: data.StoreRef, view: View) -> pd.DataFrame:
     """`pipeline.history.same_span_by_year` for the view's area (or the city)."""
     current, _ = data.spans(view)
     level, key = (view.level, view.area) if view.area else (None, None)
-    with data.reader(ref) as q:
+    with data.counting_reader(ref) as q:
         return same_span_by_year(
             q, level, key, view.basis, view.kind, view.measure, current, YEARS, period=view.period
         )
 
 
-@st.cache_data(show_spinner="Estimating populations...", max_entries=8, hash_funcs=data.KEYS)
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=data.KEYS)
 def level_population(ref: data.StoreRef, level: str, path: str) -> tuple[Population | None, str]:
-    """Residents per area of `level` (None for beats), or None and why when the population
+    """Residents per area of `level` (None for beats), as the sync stored them (estimated
+    here only for a census file the sync did not use), or None and why when the population
     file does not fit the store's community areas; `path` '' is the shipped census."""
     try:
         with data.reader(ref) as q:
@@ -280,18 +328,18 @@ def history_chart(history: pd.DataFrame, measure: str, where: str) -> dict[str, 
     }
 
 
-def history_caption(context: Context) -> str:
+def history_caption(history: pd.DataFrame) -> str:
     parts = [
         "The same dates in each year, counted as the table above counts them.",
     ]
-    rates = [str(c) for c in context.history if str(c).startswith("Rate per 100,000")]
+    rates = [str(c) for c in history if str(c).startswith("Rate per 100,000")]
     if rates:
         parts.append(
             "Rates: per 100,000 residents in the period (not annualised), every year over "
             "the 2020 census population"
             + (", estimated for this area." if "(estimated)" in rates[0] else ".")
         )
-    if context.history["Note"].ne("").any():
+    if history["Note"].ne("").any():
         parts.append("Years with months missing from the store are incomplete, not low.")
     return " ".join(parts)
 

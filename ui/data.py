@@ -1,4 +1,4 @@
-"""Cached, read-only queries for the page. The only module that uses `st.cache_data`.
+"""Cached, read-only queries for the page (their display is cached per view in `ui.shown`).
 
 Every cached function takes a `StoreRef` (path + the identity each sync writes
 into the store) first, so a sync, which replaces the store file, invalidates the
@@ -163,7 +163,7 @@ def spans(view: View) -> tuple[trends.Span, trends.Span]:
 def map_table(ref: StoreRef, view: View) -> pd.DataFrame:
     """One styled row per area of the view's level: counts, verdict, rate, colour."""
     current, previous = spans(view)
-    with reader(ref, months_with_records(ref)) as q:
+    with counting_reader(ref) as q:
         result = compare_areas(
             q, view.level, current, previous, view.measure, view.kind, view.basis
         )
@@ -228,7 +228,7 @@ def panels(ref: StoreRef, view: View) -> Panels:
     level, key = (view.level, view.area) if view.area else (None, None)
     where = VictimFilter(current, view.kind, view.basis, level, key)
     other = next((b for b in bases_for(view.level) if b != view.basis), None)
-    with reader(ref, months_with_records(ref)) as q:
+    with counting_reader(ref) as q:
         result = compstat(q, level, key, current, previous, view.measure, view.basis)
         daily = q.daily(level, key, [current, previous], view.measure, view.basis, view.kind)
         return Panels(
@@ -287,6 +287,15 @@ def reader(ref: StoreRef, months: set[str] | None = None) -> Iterator[Reader]:
     months with records, when known, so a comparison does not ask again)."""
     with Reader.on_cursor(_connection(ref), Store(Path(ref.path)), months) as q:
         yield q
+
+
+@contextmanager
+def counting_reader(ref: StoreRef) -> Iterator[Reader]:
+    """A `reader` told what the page holds cached (the months with records, every level's
+    labels), for the comparisons of a view: one query fewer each."""
+    found = facts(ref)
+    with reader(ref, months_with_records(ref)) as q:
+        yield q.knowing_labels(found.labels) if found else q
 
 
 @st.cache_data(show_spinner="Drawing the brief...", max_entries=8, hash_funcs=KEYS)

@@ -6,6 +6,7 @@ works in a meeting room with no internet.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -127,8 +128,11 @@ def layer_data(
     return {i: data[i] for i in order if i in data}
 
 
-def deck(data: dict[str, Any], level: str, view_state: pdk.ViewState) -> pdk.Deck:
-    """A deck with a layer for each entry of `data` (see `layer_data`)."""
+def deck(
+    data: dict[str, Any], level: str, view_state: pdk.ViewState, tiles: bool | None = None
+) -> pdk.Deck:
+    """A deck with a layer for each entry of `data` (see `layer_data`); `tiles`: a street
+    map under the areas (default: unless turned off, `basemap.tiles_wanted`)."""
     styles: dict[str, dict[str, Any]] = {
         LAYER_ID: dict(
             type="GeoJsonLayer",
@@ -169,7 +173,7 @@ def deck(data: dict[str, Any], level: str, view_state: pdk.ViewState) -> pdk.Dec
             line_width_min_pixels=3,
         ),
     }
-    tiles = basemap.tiles_wanted()  # streets under the areas, unless turned off
+    tiles = basemap.tiles_wanted() if tiles is None else tiles
     styles[LAYER_ID]["opacity"] = basemap.fill_opacity(tiles)
     layers = [pdk.Layer(styles[i].pop("type"), data[i], id=i, **styles[i]) for i in data]
     return pdk.Deck(
@@ -197,10 +201,25 @@ def deck_json(
     """
     data = layer_data(shapes, table, labels, level, selected, context)
     view = fitted_view(context["geometry"]) if context else view_for(shapes, level, selected)
-    skeleton = json.loads(deck({i: [] for i in data}, level, view).to_json())
+    # Labels thinned here, for the view as built: `with_overlay` thins them again only
+    # when it changes the zoom or their size (thinning twice keeps the same labels).
+    size = LABEL_SIZE.get(level, DEFAULT_LABEL_SIZE)
+    data["labels"] = uncluttered(data["labels"], view.zoom, size)
+    at = (view.latitude, view.longitude, view.zoom)
+    skeleton = json.loads(_skeleton(tuple(data), level, at, basemap.tiles_wanted()))
     for layer in skeleton["layers"]:
         layer["data"] = data[layer["id"]]
     return json.dumps(skeleton, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=64)
+def _skeleton(
+    layer_ids: tuple[str, ...], level: str, at: tuple[float, float, float], tiles: bool
+) -> str:
+    """The deck's JSON with empty layers, for a view `at` (latitude, longitude, zoom): the
+    same for every view of a level but the selected area's, and ~3 ms of pydeck to build."""
+    view = pdk.ViewState(latitude=at[0], longitude=at[1], zoom=at[2], pitch=0)
+    return str(deck({i: [] for i in layer_ids}, level, view, tiles).to_json())
 
 
 class SerializedDeck(pdk.Deck):
@@ -209,8 +228,14 @@ class SerializedDeck(pdk.Deck):
     the one of the layers in `spec` (the Outreach map's fields are not the dashboard's)."""
 
     def __init__(self, spec: str, tooltip: dict[str, Any] | None = None):
-        super().__init__(layers=[], map_provider=None, map_style=None, tooltip=tooltip or TOOLTIP)
+        # Not pydeck's __init__: it probes for Jupyter (failed imports) and reads API keys
+        # from the environment, ~3 ms a rerun. These are the attributes Streamlit reads.
         self._spec = spec
+        self._tooltip = tooltip or TOOLTIP
+        self.layers: list[pdk.Layer] = []
+        self.mapbox_key = None
+        self.deck_widget = None
+        self.width = "100%"
 
     def to_json(self) -> str:
         return self._spec

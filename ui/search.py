@@ -21,7 +21,7 @@ from pipeline.errors import PipelineError, SourceError
 from pipeline.settings import Settings
 from ui import data
 from ui.state import DEFAULT_RADIUS_M
-from ui.text import plain
+from ui.text import NO_ICON, plain
 
 #: Session keys: the text box, the point an address was found at, the radius, and a
 #: failure kept so a rerun does not ask an unreachable service again.
@@ -274,9 +274,9 @@ def _read_location() -> None:
 def answer_card(found: dict[str, Any] | None, problem: str) -> None:
     """The answer on the first screen, or why there is none, in plain text."""
     if st.session_state.pop("location_refused", False):
-        st.warning(REFUSED)
+        st.warning(REFUSED, icon=NO_ICON)
     if problem:
-        st.warning(plain(problem, 300))
+        st.warning(plain(problem, 300), icon=NO_ICON)
         return
     if found is None:
         return

@@ -43,3 +43,10 @@ def squeeze(text: object, limit: int) -> str:
         raise ValueError(f"`limit` was {limit} but must be at least 1")
     flat = _SPACES.sub(" ", _INVISIBLE.sub("", str(text))).strip()
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + ELLIPSIS
+
+
+#: `icon=` for `st.warning`, `st.error` and `st.info`: no icon, and Streamlit does not
+#: look for one at the start of the text. Without it, any non-ASCII text (such as
+#: `plain`'s word joiners) makes Streamlit load its emoji catalog and compile a regex
+#: of every emoji (~0.5 s, once per process): text from the data never becomes an icon.
+NO_ICON = ""

@@ -82,8 +82,7 @@ def stale_note(latest: date, today: date) -> str:
 
 def missing_months(have: set[str], span: Span) -> list[str]:
     """Months ('YYYY-MM') inside `span` with no record at all in the store."""
-    wanted = pd.period_range(span.start, span.end, freq="M").strftime("%Y-%m")
-    return [m for m in wanted if m not in have]
+    return [m for m in trends.months_of(span) if m not in have]
 
 
 def month_ranges(months: list[str]) -> str:

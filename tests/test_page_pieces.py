@@ -1,0 +1,110 @@
+"""The page's per-view pieces built ahead (`ui.shown`, `ui.since_sync.shown`) say exactly
+what the direct, slower computation says: the speed-ups change no figure or word."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.settings import Settings
+from pipeline.trends import Span, months_of
+from tests.conftest import IN_0212, ROWS, build_store, row
+from ui import data, mapview, shown, since_sync
+from ui.state import DEFAULT_BASIS, View
+
+#: A second sync: row 2 recorded in another district, row 9's victim died, one new victim.
+RESYNCED = [
+    *(r for i, r in enumerate(ROWS) if i not in (2, 9)),
+    {**ROWS[2], "district": "1", "beat": "0111", ":updated_at": "2026-02-01T10:00:00.000Z"},
+    {**ROWS[9], "victimization_primary": "HOMICIDE", ":updated_at": "2026-02-01T10:00:00.000Z"},
+    row(20, "2025-03-04T09:00:00", IN_0212, district="1", beat="0111"),
+]
+
+
+@pytest.fixture(scope="module")
+def ref(tmp_path_factory) -> data.StoreRef:
+    folder = tmp_path_factory.mktemp("pieces")
+    build_store(folder, ROWS)
+    found = data.store_ref(Settings.from_env(env={}, data_dir=build_store(folder, RESYNCED)))
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(
+    ("scope", "keys"),
+    [
+        (None, ()),
+        ("district", ("9",)),
+        ("district", ("1",)),
+        ("beat", ("0111",)),
+        ("beats", ("0111", "0911")),
+        ("district", ("25",)),
+    ],
+    ids=["city", "district-9", "district-1", "beat", "team-beats", "no-change"],
+)
+def test_since_sync_pieces_match_the_pandas_cut(ref, scope, keys) -> None:
+    changes = since_sync.last_sync_changes(ref)
+    assert set(changes["change"]) == {"added", "updated"}  # the resync above
+    line, count, table = since_sync.shown(ref, scope, keys)
+    mine = since_sync.in_area(changes, scope, keys)
+    where = "in your area" if keys else "in the city"
+    assert line == since_sync.plain(since_sync.headline(mine, where), 300)
+    assert count == len(mine)
+    expected = since_sync.listing(mine.head(since_sync.LISTED))
+    pd.testing.assert_frame_equal(table.to_pandas(), expected, check_dtype=False)
+
+
+def test_tally_codes_follow_tally() -> None:
+    changes = pd.DataFrame(
+        {
+            "change": ["added", "updated", "updated", "removed", "added"],
+            "fields_changed": [None, "fatal: false -> true", "block", None, None],
+        }
+    )
+    codes = since_sync._tally_codes(changes)
+    counted = {name: int((codes == i).sum()) for i, name in enumerate(since_sync.TALLIES)}
+    assert counted == since_sync.tally(changes)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"area": "9"}, {"level": "beat", "area": "0111"}, {"metric": "change"}],
+    ids=["city", "district", "beat", "change-classes"],
+)
+def test_the_map_sent_as_built_is_the_overlaid_one(ref, changes: dict) -> None:
+    """Labels are thinned when the map is built, so the page can skip the overlay's
+    JSON round trip when there is nothing to overlay."""
+    found = data.facts(ref)
+    assert found is not None
+    base = View(as_of=found.bounds.latest)
+    view = replace(base, basis=DEFAULT_BASIS[changes.get("level", "district")], **changes)
+    sent = json.loads(shown.map_spec(ref, view, None))
+    assert sent == json.loads(mapview.with_overlay(data.map_json(ref, view)))
+    labels = next(layer for layer in sent["layers"] if layer["id"] == "labels")
+    assert labels["data"]  # something is labelled
+
+
+def test_present_mode_still_goes_through_the_overlay(ref) -> None:
+    found = data.facts(ref)
+    assert found is not None
+    view = View(as_of=found.bounds.latest, present=True)
+    sent = json.loads(shown.map_spec(ref, view, (41.87, -87.68, 400.0)))
+    assert any(layer["id"] == "ring" for layer in sent["layers"])
+    labels = next(layer for layer in sent["layers"] if layer["id"] == "labels")
+    assert labels["getSize"] == mapview.PRESENT_LABEL_SIZE
+
+
+@given(
+    start=st.dates(min_value=date(2001, 1, 1), max_value=date(2030, 12, 31)),
+    days=st.integers(min_value=0, max_value=900),
+)
+def test_months_of_a_span_are_pandas_monthly_periods(start: date, days: int) -> None:
+    span = Span(start, start + timedelta(days=days))
+    expected = list(pd.period_range(span.start, span.end, freq="M").strftime("%Y-%m"))
+    assert months_of(span) == expected
