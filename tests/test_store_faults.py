@@ -25,6 +25,7 @@ from pipeline import store as store_module
 from pipeline.cli import main
 from pipeline.errors import StoreError
 from pipeline.settings import Settings
+from pipeline.shared_reader import SharedReader
 from pipeline.store import Store
 from tests.conftest import (
     IN_0111,
@@ -324,6 +325,41 @@ def test_a_reader_during_the_write_waits_for_it_or_is_told_to_retry(
         assert not seen  # waiting: never the half-written store
     reader.join(timeout=30)
     assert seen == [len(ROWS) - 1]  # the write, whole
+
+
+def test_a_page_that_has_gone_idle_lets_a_sync_write_in_place(store_path, tmp_path) -> None:
+    shared = SharedReader(store_path, idle_seconds=0.05)
+    with shared.connection() as con:
+        assert con.execute("SELECT count(*) FROM victims").fetchone() == (len(ROWS),)
+    deadline = time.monotonic() + 5
+    while shared.is_open and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not shared.is_open, "the idle page kept the store file"
+    inode = store_path.stat().st_ino
+    csv = write_rows(tmp_path / "more.csv", MORE_ROWS)
+    assert main(victims_only_argv(store_path.parent, [csv])) == 0
+    assert store_path.stat().st_ino == inode  # in place: the page did not force a copy
+    with shared.connection() as con:  # and the page reopens on its next query
+        assert con.execute("SELECT count(*) FROM victims").fetchone() == (len(MORE_ROWS),)
+    shared.close()
+
+
+def test_a_page_in_use_keeps_its_connection_past_the_idle_time(
+    store_path, tmp_path, monkeypatch
+) -> None:
+    shared = SharedReader(store_path, idle_seconds=0.01)
+    monkeypatch.setattr(store_module, "WRITE_WAIT_SECONDS", 0.05)
+    inode = store_path.stat().st_ino
+    with shared.connection() as con:
+        time.sleep(0.1)
+        assert shared.is_open
+        csv = write_rows(tmp_path / "more.csv", MORE_ROWS)
+        assert main(victims_only_argv(store_path.parent, [csv])) == 0
+        # The sync could not wait for the page: it wrote a copy, the page still reads the old.
+        assert store_path.stat().st_ino != inode
+        assert con.execute("SELECT count(*) FROM victims").fetchone() == (len(ROWS),)
+    shared.close()
+    assert not shared.is_open
 
 
 KILLED_WRITE = """

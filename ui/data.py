@@ -1,7 +1,7 @@
 """Cached, read-only queries for the page (their display is cached per view in `ui.shown`).
 
 Every cached function takes a `StoreRef` (path + the identity each sync writes
-into the store) first, so a sync, which replaces the store file, invalidates the
+into the store) first, so a sync, which writes a new identity into the store, invalidates the
 cache by itself.
 Arguments are small and hashable; results are DataFrames or plain values.
 """
@@ -19,7 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import shapely
 import streamlit as st
@@ -30,6 +29,7 @@ from pipeline.compstat import NOT_COMPARABLE as NOT_COMPARABLE  # the page names
 from pipeline.compstat import compare_areas, compstat, map_classes
 from pipeline.queries import Reader, VictimFilter
 from pipeline.settings import Settings
+from pipeline.shared_reader import SharedReader
 from pipeline.store import Store
 from ui import mapview, words
 from ui.state import Bounds, View, bases_for, district_of_beat
@@ -276,16 +276,20 @@ def months_with_records(ref: StoreRef) -> set[str]:
 
 
 @st.cache_resource(max_entries=2)
-def _connection(ref: StoreRef) -> duckdb.DuckDBPyConnection:
-    """One read-only connection per store version (a swap gives a new `ref`)."""
-    return Store(Path(ref.path)).connect_read_only()
+def _shared_reader(ref: StoreRef) -> SharedReader:
+    """One read-only connection per store version (a sync gives a new `ref`), let go of
+    when the page is idle so that a sync can write the store in place."""
+    return SharedReader(Path(ref.path))
 
 
 @contextmanager
 def reader(ref: StoreRef, months: set[str] | None = None) -> Iterator[Reader]:
     """A `Reader` on a cursor of the store version's connection (`months`: the store's
     months with records, when known, so a comparison does not ask again)."""
-    with Reader.on_cursor(_connection(ref), Store(Path(ref.path)), months) as q:
+    with (
+        _shared_reader(ref).connection() as con,
+        Reader.on_cursor(con, Store(Path(ref.path)), months) as q,
+    ):
         yield q
 
 
