@@ -90,7 +90,7 @@ class Facts:
     synced_at: pd.Timestamp | None  # UTC
     source: str
     quarantined: int
-    placement: dict[str, int] = field(default_factory=dict)
+    placement: dict[str, int] = field(default_factory=dict)  # unassigned_* only
 
 
 def open_store(settings: Settings) -> tuple[StoreRef, Facts] | None:
@@ -104,7 +104,7 @@ def open_store(settings: Settings) -> tuple[StoreRef, Facts] | None:
 def facts(ref: StoreRef) -> Facts | None:
     """None when the store holds no victims yet."""
     with reader(ref) as q:
-        status = q.status()
+        status = q.summary()  # the page shows no recorded-vs-placed figures
         labels = {level: q.area_labels(level) for level in LAYER_OF_AREA}
     if (
         not status.tables["victims"]
