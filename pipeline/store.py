@@ -132,8 +132,10 @@ WRITE_MEMORY_LIMIT = "1GB"
 #: How long a reader waits for a sync's write (the apply) to finish before giving up.
 READ_WAIT_SECONDS = 30.0
 #: How long a sync's apply waits for readers to close the live file before it writes a
-#: private copy instead (a reader that keeps its connection, like the page's, holds it).
-WRITE_WAIT_SECONDS = 2.0
+#: private copy instead. The page lets go of its connection after half this time without
+#: a query (pipeline/shared_reader.py): long enough that clicks seconds apart do not pay
+#: ~20 ms to reopen the file, short enough that a sync between them writes in place.
+WRITE_WAIT_SECONDS = 10.0
 
 
 def space_needed(store_bytes: int) -> int:
