@@ -641,38 +641,48 @@ def store_status_of(con: duckdb.DuckDBPyConnection, compare_bases: bool = True) 
     )
 
 
-PLACEMENT_FIGURES = (
-    "beat_differs",
-    "district_differs",
-    "community_area_differs",
-    "beat_not_recorded",
-    "unassigned_beat",
-    "unassigned_community_area",
-)
+def _unassigned_sql(prefix: str = "") -> list[tuple[str, str]]:
+    """(figure, SQL) per layer of the registry: victims in no area of that layer."""
+    return [
+        (f"unassigned_{level.area}", f"count(*) FILTER ({prefix}{level.place_column} IS NULL)")
+        for level in LEVELS.values()
+    ]
+
+
+def _differs_sql() -> list[tuple[str, str]]:
+    """(figure, SQL) per layer whose records carry a recorded code: victims whose recorded
+    code is not the area their location falls in (both known)."""
+    return [
+        (
+            f"{level.area}_differs",
+            f"count(*) FILTER (v.{level.recorded_column} IS NOT NULL AND a.{level.place_column} "
+            f"IS NOT NULL AND v.{level.recorded_column} <> a.{level.place_column})",
+        )
+        for level in LEVELS.values()
+        if level.recorded_column
+    ]
+
+
+def _figures(
+    con: duckdb.DuckDBPyConnection, figures: list[tuple[str, str]], source: str
+) -> dict[str, int]:
+    select = ", ".join(sql for _, sql in figures)
+    row = con.execute(f"SELECT {select} FROM {source}").fetchall()[0]
+    return dict(zip((name for name, _ in figures), row, strict=True))
 
 
 def _placement(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return dict(zip(PLACEMENT_FIGURES, con.execute(PLACEMENT_SQL).fetchall()[0], strict=True))
+    """Recorded vs placed codes for every layer with a recorded code, and the victims in
+    no area of each layer (one pass over victims joined to their places)."""
+    figures = [
+        *_differs_sql(),
+        ("beat_not_recorded", "count(*) FILTER (v.beat IS NULL)"),
+        *_unassigned_sql("a."),
+    ]
+    return _figures(con, figures, "victims v LEFT JOIN victim_areas a USING (unique_id)")
 
 
 def _unassigned(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """The `unassigned_*` figures of PLACEMENT_SQL, without its join (one row per victim
+    """The `unassigned_*` figures of `_placement`, without its join (one row per victim
     in `victim_areas`, as the sync writes it)."""
-    row = con.execute(
-        "SELECT count(*) FILTER (geo_beat IS NULL), count(*) FILTER (geo_community_area IS NULL) "
-        "FROM victim_areas"
-    ).fetchall()[0]
-    return dict(zip(("unassigned_beat", "unassigned_community_area"), row, strict=True))
-
-
-PLACEMENT_SQL = """
-SELECT count(*) FILTER (v.beat IS NOT NULL AND a.geo_beat IS NOT NULL AND v.beat <> a.geo_beat),
-       count(*) FILTER (v.district IS NOT NULL AND a.geo_district IS NOT NULL
-                        AND v.district <> a.geo_district),
-       count(*) FILTER (v.community_area IS NOT NULL AND a.geo_community_area IS NOT NULL
-                        AND v.community_area <> a.geo_community_area),
-       count(*) FILTER (v.beat IS NULL),
-       count(*) FILTER (a.geo_beat IS NULL),
-       count(*) FILTER (a.geo_community_area IS NULL)
-FROM victims v LEFT JOIN victim_areas a USING (unique_id)
-"""
+    return _figures(con, _unassigned_sql(), "victim_areas")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from pipeline.config import LEVELS
 from tests.conftest import ROWS, build_store
 
 
@@ -150,6 +151,8 @@ def test_status_reports_placement(store, capsys) -> None:
     assert (
         "1 victims in no beat" in out and "recorded code differs from the location's: beat 9" in out
     )
+    # Every layer of the registry is named, not only the three the first version knew.
+    assert all(f" in no {area.replace('_', ' ')}" in out for area in LEVELS)
 
 
 def test_gap_in_the_data_withholds_the_verdict(tmp_path, capsys) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import LEVELS
 from pipeline.queries import Reader, VictimFilter
 from pipeline.store import Store
 from pipeline.trends import Span
@@ -81,7 +82,7 @@ def test_limit_keeps_the_newest_and_their_places(q: Reader) -> None:
 def test_summary_has_the_unassigned_figures_of_status(q: Reader) -> None:
     full, summary = q.status(), q.summary()
     assert summary.placement == {
-        name: full.placement[name] for name in ("unassigned_beat", "unassigned_community_area")
+        f"unassigned_{level}": full.placement[f"unassigned_{level}"] for level in LEVELS
     }
     assert summary.placement["unassigned_beat"] == 1
     assert (summary.tables, summary.first_occurred, summary.last_occurred) == (

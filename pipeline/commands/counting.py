@@ -13,6 +13,7 @@ from pipeline import changes, queries, report, trends
 from pipeline.cli import compare_target
 from pipeline.commands.output import render
 from pipeline.compstat import area_counts, compare_areas, compstat
+from pipeline.config import LEVELS, Level
 from pipeline.errors import UsageError
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -37,14 +38,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             f"{row.rows_quarantined:,} quarantined"
             + (f", watermark {row.watermark!s}" if row.watermark else "")
         )
-    p = status.placement
-    print(
-        f"placement on current boundaries: {p['unassigned_beat']:,} victims in no beat, "
-        f"{p['unassigned_community_area']:,} in no community area; recorded code differs "
-        f"from the location's: beat {p['beat_differs']:,}, district {p['district_differs']:,}, "
-        f"community area {p['community_area_differs']:,} ({p['beat_not_recorded']:,} with no "
-        "recorded beat)"
-    )
+    print(placement_line(status.placement))
     print(
         "quarantined rows by reason:"
         if len(status.quarantine_reasons)
@@ -53,6 +47,30 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     for row in status.quarantine_reasons.itertuples():
         print(f"  {row.rows:>7,}  {row.reasons}")
     return 0
+
+
+def placement_line(p: dict[str, int]) -> str:
+    """The status line on placement, naming every layer of the registry: layers placed by
+    their own polygons first (beats lead), then those derived from them (districts)."""
+    levels = sorted(LEVELS.values(), key=lambda level: level.derived_from is not None)
+    unassigned = [
+        f"{p[f'unassigned_{level.area}']:,} {'victims ' if not i else ''}in no {_said(level)}"
+        for i, level in enumerate(levels)
+    ]
+    differs = [
+        f"{_said(level)} {p[f'{level.area}_differs']:,}"
+        for level in levels
+        if level.recorded_column
+    ]
+    return (
+        f"placement on current boundaries: {', '.join(unassigned)}; recorded code differs "
+        f"from the location's: {', '.join(differs)} ({p['beat_not_recorded']:,} with no "
+        "recorded beat)"
+    )
+
+
+def _said(level: Level) -> str:
+    return level.area.replace("_", " ")
 
 
 def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
