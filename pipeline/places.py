@@ -28,6 +28,7 @@ from pipeline.config import LEVELS
 from pipeline.counts import DIRTY, rebuild_daily_counts, refresh_daily_counts
 from pipeline.errors import InputFileError
 from pipeline.queries import load_layer
+from pipeline.staging import LOAD_ORDER
 from pipeline.store import MAP_BREAK_COLUMNS, VICTIM_AREA_COLUMNS, count_of
 from pipeline.synclog import MakeBar, no_bar, phase
 
@@ -92,7 +93,13 @@ def keep_places_in_step(
         with phase(make_bar, "victims: placing every stored victim"):
             refresh_victim_areas(con)
     elif moved:  # new boundaries with a full read: every place moved, no diff to find
-        store_places(con, placed, replace_all=read_everything, only_changes=not boundaries_changed)
+        store_places(
+            con,
+            placed,
+            replace_all=read_everything,
+            only_changes=not boundaries_changed,
+            order_by=LOAD_ORDER if read_everything else None,
+        )
     if moved:
         with phase(make_bar, "victims: counting"):
             if boundaries_changed:  # every victim may have moved: count them all again
@@ -116,9 +123,11 @@ def refresh_victim_areas(con: duckdb.DuckDBPyConnection) -> None:
     spec = ", ".join(f'"{c}" VARCHAR' for c in columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE placed_again ({spec})")
     # Numbered here: rowids of rows written in this (uncommitted) transaction are huge.
+    # By time, so `placed_again` is stored in time order (see `staging.LOAD_ORDER`).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE to_place AS "
-        "SELECT row_number() OVER () - 1 AS n, unique_id, latitude, longitude FROM victims"
+        "SELECT row_number() OVER (ORDER BY occurred_at, unique_id) - 1 AS n, "
+        "unique_id, latitude, longitude FROM victims"
     )
     total = count_of(con, "SELECT count(*) FROM to_place")
     for first in range(0, total, PLACE_BATCH_ROWS):
@@ -135,16 +144,23 @@ def refresh_victim_areas(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def store_places(
-    con: duckdb.DuckDBPyConnection, placed: str, *, replace_all: bool, only_changes: bool = True
+    con: duckdb.DuckDBPyConnection,
+    placed: str,
+    *,
+    replace_all: bool,
+    only_changes: bool = True,
+    order_by: str | None = None,
 ) -> None:
     """Put the rows of relation `placed` in `victim_areas` (the victims' places): with
     `only_changes`, only the rows that differ from the stored ones, so a sync writes what
-    changed (else every row, when all moved); then drop the rows of victims no longer
-    stored (and, when `placed` holds every victim, `replace_all`, those it lacks)."""
+    changed (else every row, when all moved, in `order_by`'s order when given: the
+    victims' first-load order, `staging.LOAD_ORDER`); then drop the rows of victims no
+    longer stored (and, when `placed` holds every victim, `replace_all`, those it lacks)."""
     columns = ", ".join(f'"{c}"' for c in VICTIM_AREA_COLUMNS)
     if not only_changes:
+        order = f" ORDER BY {order_by}" if order_by else ""
         con.execute("DELETE FROM victim_areas")
-        con.execute(f"INSERT INTO victim_areas ({columns}) SELECT {columns} FROM {placed}")
+        con.execute(f"INSERT INTO victim_areas ({columns}) SELECT {columns} FROM {placed}{order}")
         return
     con.execute(
         "CREATE OR REPLACE TEMP TABLE moved AS SELECT unique_id FROM ("

@@ -32,6 +32,10 @@ from pipeline.schema import (
 
 STAGED = "staged"
 
+#: The order of a first load's victims and their places (`sync_victims._apply_write`,
+#: `places.store_places`): by time, so DuckDB's zonemaps serve date filters.
+LOAD_ORDER = "occurred_at, unique_id"
+
 #: Raw JSON of the rows at these positions of the read (for a late-found duplicate).
 RawLookup = Callable[[np.ndarray], list[str]]
 
@@ -142,9 +146,9 @@ def settle_duplicates(con: duckdb.DuckDBPyConnection, raw_rows: RawLookup) -> in
 def split_staged(con: duckdb.DuckDBPyConnection, place_columns: list[str]) -> None:
     """Views over the settled read: `incoming` (good rows, store columns),
     `incoming_quarantine` (unique_id, reasons, raw; in read order) and `placed`
-    (good rows' unique_id and places)."""
+    (good rows' unique_id, places, and occurred_at to order them by LOAD_ORDER)."""
     victims = ", ".join(f'"{c}"' for c in VICTIM_COLUMNS)
-    places = ", ".join(f'"{c}"' for c in ["unique_id", *place_columns])
+    places = ", ".join(f'"{c}"' for c in ["unique_id", *place_columns, "occurred_at"])
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW incoming AS "
         f"SELECT {victims} FROM {STAGED} WHERE reasons IS NULL"
