@@ -10,7 +10,7 @@ Populations: the 2020 census by community area (77 areas, 2,746,388 residents;
 `pipeline/data/README.md`), matched to the boundary layer by the area *number*
 (`area_numbe`), never by name. No census figure exists for police districts, ZIP
 codes or neighbourhoods: their populations are ESTIMATES by area-weighted
-interpolation from community areas (PySAL `tobler`, in EPSG:26916 metres), which
+interpolation from community areas (as PySAL `tobler`'s, in EPSG:26916 metres), which
 assumes people are spread evenly inside each community area. Beats get no rate:
 most have a few thousand residents, so an even spread over a community area
 (parks, rail yards, O'Hare) misplaces a large share of them, and a handful of
@@ -18,9 +18,8 @@ shootings would swing the rate.
 
 The estimates are computed once per boundary vintage and census file, by the
 sync (`population_rows`, stored as `area_population` keyed by the census file's
-SHA-256), so the page and the CLI read them with one query and never load
-geopandas or tobler (~1.5 s of import); they are computed here only for a census
-file the store has no rows for (`--population`, POPULATION_FILE).
+SHA-256), so the page and the CLI read them with one query; they are computed here
+only for a census file the store has no rows for (`--population`, POPULATION_FILE).
 
 Empirical-Bayes smoothing (esda's `Empirical_Bayes`, written out in numpy: esda
 loads libpysal, scikit-learn and scipy.stats, ~1.5 s on a page's first render;
@@ -35,10 +34,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.layers import CRS, BoundaryLayer
 from pipeline.aggregate import UNKNOWN_AREA
@@ -46,9 +45,6 @@ from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.config import CITY
 from pipeline.errors import UsageError
 from pipeline.queries import Reader
-
-if TYPE_CHECKING:  # geopandas (and tobler) only where populations are estimated
-    import geopandas as gpd
 
 PER = 100_000
 POPULATION_FILE = Path(__file__).resolve().parent / "data" / "community_area_population_2020.csv"
@@ -161,9 +157,9 @@ def estimate_population(
     return Population(level, interpolate_residents(areas, layer_frame(target)), city, True)
 
 
-def community_area_residents(layer: BoundaryLayer, census: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The community-area layer (index: key) with each area's `residents`, matched by number;
-    UsageError naming the areas that match nothing on either side."""
+def community_area_residents(layer: BoundaryLayer, census: pd.DataFrame) -> pd.DataFrame:
+    """The community-area layer (`layer_frame`) with each area's `residents`, matched by
+    number; UsageError naming the areas that match nothing on either side."""
     numbers = {
         key: int(str(props.get(AREA_NUMBER_PROPERTY, "")).strip() or -1)
         for key, props in zip(layer.keys, layer.properties, strict=True)
@@ -180,33 +176,43 @@ def community_area_residents(layer: BoundaryLayer, census: pd.DataFrame) -> gpd.
     return frame.assign(residents=[float(by_number[numbers[k]]) for k in frame.index])
 
 
-def layer_frame(layer: BoundaryLayer) -> gpd.GeoDataFrame:
-    """A boundary layer as a GeoDataFrame indexed by key, in its CRS (EPSG:4326)."""
-    import geopandas as gpd
+def layer_frame(layer: BoundaryLayer) -> pd.DataFrame:
+    """A boundary layer as a frame indexed by key: its shapely `geometry` and, in
+    `attrs["crs"]`, the CRS they are in (EPSG:4326)."""
+    frame = pd.DataFrame({"geometry": layer.geometries}, index=pd.Index(layer.keys, name="key"))
+    frame.attrs["crs"] = layer.crs
+    return frame
 
-    return gpd.GeoDataFrame(
-        {"geometry": layer.geometries}, index=pd.Index(layer.keys, name="key"), crs=layer.crs
-    )
 
-
-def interpolate_residents(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame) -> pd.Series:
+def interpolate_residents(source: pd.DataFrame, target: pd.DataFrame) -> pd.Series:
     """Residents of each `target` area (index: key) estimated from `source` areas'
-    `residents` by the share of each source's area inside it (`tobler` area-weighted
-    interpolation), computed in the city's projected CRS (metres), not in degrees."""
-    from tobler.area_weighted import area_interpolate  # heavy import: only when asked for
+    `residents` by the share of each source's area inside it, computed in the city's
+    projected CRS (metres), not in degrees: PySAL tobler's area-weighted interpolation of
+    an extensive variable without `allocate_total` (a target covering a quarter of a
+    source gets a quarter of it, even where no target covers the rest), written with
+    shapely's STRtree as the sync's only use of it (tobler and geopandas cost ~1.5 s of
+    import on every sync that refreshes boundaries; the tests hold this to tobler)."""
+    crs = source.attrs.get("crs"), target.attrs.get("crs")
+    if crs[0] is None or crs[0] != crs[1]:
+        raise ValueError(f"CRS differ: source {crs[0]}, target {crs[1]} (want {CRS})")
+    sources = _projected(source["geometry"].to_numpy(), crs[0])
+    targets = _projected(target["geometry"].to_numpy(), crs[0])
+    hit_target, hit_source = shapely.STRtree(sources).query(targets, predicate="intersects")
+    shared = shapely.area(shapely.intersection(targets[hit_target], sources[hit_source]))
+    share = shared / shapely.area(sources[hit_source])
+    residents = source["residents"].to_numpy(float)[hit_source] * share
+    estimate = np.bincount(hit_target, weights=residents, minlength=len(targets))
+    return pd.Series(estimate, index=target.index, name="residents")
 
-    if source.crs is None or target.crs is None or source.crs != target.crs:
-        raise ValueError(f"CRS differ: source {source.crs}, target {target.crs} (want {CRS})")
-    projected = CITY.projected_crs
-    estimate = area_interpolate(
-        source_df=source[["residents", "geometry"]].reset_index(drop=True).to_crs(projected),
-        target_df=target[["geometry"]].reset_index(drop=True).to_crs(projected),
-        extensive_variables=["residents"],
-        # A target covering a quarter of a source gets a quarter of it, even where
-        # no target covers the rest (the default would hand the rest out too).
-        allocate_total=False,
+
+def _projected(geometries: np.ndarray, crs: str) -> np.ndarray:
+    """`geometries` (in `crs`) in the city's projected CRS."""
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(crs, CITY.projected_crs, always_xy=True)
+    return shapely.transform(
+        geometries, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
     )
-    return pd.Series(estimate["residents"].to_numpy(), index=target.index, name="residents")
 
 
 def rate(count: float, residents: float) -> float:

@@ -101,7 +101,7 @@ def run_sync(
                 if refreshed:
                     refresh_boundaries(con, sorted(refreshed))
                 # Residents per area for rates, once per boundary vintage (the page never
-                # loads tobler): while the victims download.
+                # estimates them): while the victims download.
                 populations = plan_populations(con, settings.population_path, bool(refreshed))
                 fetched = stage_victims(con, pages, download, placement(con))
             except BaseException:

@@ -91,7 +91,7 @@ def plan_populations(
 ) -> pd.DataFrame | None:
     """The `area_population` rows for the stored layers and the census file (None: the shipped
     one), or None when the stored rows still hold (same layers, same file). Computed before
-    the write (tobler: ~1.5 s import, ~0.2 s a layer) so that the page never estimates.
+    the write (~0.1 s a layer) so that the page never estimates.
     A census file that does not fit the community areas gives no rows: the page and the
     CLI then compute it themselves and say why there are no rates."""
     try:

@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo.layers import BoundaryLayer
 from pipeline import rates
+from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.cli import main
 from pipeline.errors import UsageError
 from pipeline.queries import Reader
@@ -228,8 +229,40 @@ def test_interpolation_shares_residents_by_area_in_metres() -> None:
     )
     out = rates.interpolate_residents(source, target)
     assert out.to_dict() == pytest.approx({"east": 350.0, "west": 50.0}, abs=0.5)
+    elsewhere = target.copy()
+    elsewhere.attrs["crs"] = "EPSG:26916"
     with pytest.raises(ValueError, match="CRS differ"):
-        rates.interpolate_residents(source, target.to_crs("EPSG:26916"))
+        rates.interpolate_residents(source, elsewhere)
+
+
+@needs_snapshot
+@pytest.mark.parametrize("level", ["district", "zip_code", "neighborhood"], ids=str)
+def test_interpolation_is_toblers_on_the_real_layers(real_store: Path, level: str) -> None:
+    """The sync's shapely interpolation gives what PySAL tobler's `area_interpolate`
+    (extensive, allocate_total=False) gives on the real layers."""
+    import geopandas
+    from tobler.area_weighted import area_interpolate
+
+    with Store(real_store).reader() as q:
+        census = rates.read_population()
+        source = rates.community_area_residents(q.boundary_layer("community_areas"), census)
+        target = rates.layer_frame(q.boundary_layer(LAYER_OF_AREA[level]))
+    ours = rates.interpolate_residents(source, target)
+
+    def projected(frame):
+        return geopandas.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326").to_crs(
+            "EPSG:26916"
+        )
+
+    theirs = area_interpolate(
+        source_df=projected(source[["residents", "geometry"]].reset_index(drop=True)),
+        target_df=projected(target[["geometry"]].reset_index(drop=True)),
+        extensive_variables=["residents"],
+        allocate_total=False,
+    )["residents"].to_numpy()
+    # Within 1e-6: geopandas reprojects through another pyproj call (4e-8 apart here).
+    assert ours.to_numpy() == pytest.approx(theirs, rel=1e-6)
+    assert ours.sum() > 0.99 * CITY_2020
 
 
 def test_population_by_area_on_a_store_with_an_override_file(tmp_path: Path) -> None:

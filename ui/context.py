@@ -45,7 +45,7 @@ SMOOTHING_NOTE = (
 ESTIMATED_NOTE = (
     "est.: estimated. No census count exists for {what}s: each gets the share of every "
     "community area's 2020 population that its area covers "
-    "(area-weighted interpolation, PySAL tobler)."
+    "(area-weighted interpolation)."
 )
 
 
