@@ -10,7 +10,6 @@ store.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,7 +20,7 @@ import streamlit as st
 from pipeline import outreach
 from pipeline.store import Store
 from ui import outreach_tables as tables
-from ui.data import StoreRef, layer_shapes, reader
+from ui.data import SharedStore, StoreRef, layer_shapes, reader
 from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, deck_json
 from ui.outreach_state import OutreachView
 
@@ -30,7 +29,7 @@ SCOPE_LAYER = {"district": "district", "beats": "beat", "community_area": "commu
 
 
 def _store(ref: StoreRef) -> Store:
-    return Store(Path(ref.path))
+    return SharedStore(ref)
 
 
 @st.cache_resource(show_spinner="Building the grid...", max_entries=4)
