@@ -9,6 +9,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 import streamlit
@@ -145,12 +146,16 @@ def test_a_new_view_reads_through_the_pages_shared_connection(store, monkeypatch
     at = open_page(store, monkeypatch)
     opened: list[Path] = []
     connect = Store.connect_read_only
-    monkeypatch.setattr(
-        Store, "connect_read_only", lambda self: opened.append(self.path) or connect(self)
-    )
+
+    def counted(self: Store) -> duckdb.DuckDBPyConnection:
+        opened.append(self.path)
+        return connect(self)
+
+    monkeypatch.setattr(Store, "connect_read_only", counted)
+    days = at.number_input(key="o_days")
     at.radio(key="o_level").set_value("hex").run()
     at.number_input(key="o_radius").set_value(800).run()
-    at.number_input(key="o_days").set_value(at.number_input(key="o_days").value + 7).run()
+    at.number_input(key="o_days").set_value(int(days.value or 0) + 7).run()
     assert not at.exception
     assert opened == []
 
