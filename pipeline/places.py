@@ -85,14 +85,14 @@ def keep_places_in_step(
 
     `placed` names a relation holding the places of the victims just written
     (placed page by page during the read). New boundaries move every victim, so a
-    partial read has the others placed here too; changed victims alone only need
-    their own rows, and a full read wrote every victim.
+    partial read has the others placed here too; otherwise only the victims the write
+    changed need their rows (a full read replaces the places of those it read).
     """
     moved = boundaries_changed or victims_changed
     if boundaries_changed and not read_everything:
         with phase(make_bar, "victims: placing every stored victim"):
             refresh_victim_areas(con)
-    elif moved:  # new boundaries with a full read: every place moved, no diff to find
+    elif moved:  # placed during the read: new boundaries with a full read, or changed victims
         store_places(
             con,
             placed,

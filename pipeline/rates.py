@@ -123,10 +123,13 @@ def stored_population(rows: pd.DataFrame, level: str) -> Population | None:
     return Population(level, residents, float(counted["residents"].sum()), level != CENSUS_LEVEL)
 
 
-def population_rows(load_layer: Callable[[str], BoundaryLayer], path: Path | None) -> pd.DataFrame:
+def population_rows(
+    load_layer: Callable[[str], BoundaryLayer], path: Path | None, digest: str | None = None
+) -> pd.DataFrame:
     """Every rated level's residents per area, as the store keeps them (`area_population`:
-    level, key, residents, estimated, census_sha256); `load_layer` gives a stored layer."""
-    digest = census_digest(path)
+    level, key, residents, estimated, census_sha256); `load_layer` gives a stored layer,
+    `digest` the census file's `census_digest` when the caller has it already."""
+    digest = digest or census_digest(path)
     frames = []
     for level in _rate_levels():
         population = estimate_population(load_layer, level, path)

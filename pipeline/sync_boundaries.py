@@ -18,7 +18,7 @@ from pipeline.config import LAYERS
 from pipeline.errors import UsageError
 from pipeline.queries import load_layer
 from pipeline.sources import BoundarySource
-from pipeline.store import count_of
+from pipeline.store import TABLES, count_of
 from pipeline.synclog import MakeBar, SyncReport, log_sync, no_bar, utc_now
 
 
@@ -99,9 +99,9 @@ def plan_populations(
         stored = con.execute("SELECT DISTINCT census_sha256 FROM area_population").fetchall()
         if not boundaries_changed and [row[0] for row in stored] == [digest]:
             return None
-        return rates.population_rows(lambda name: load_layer(con, name), census)
+        return rates.population_rows(lambda name: load_layer(con, name), census, digest)
     except UsageError:
-        return pd.DataFrame(columns=["level", "key", "residents", "estimated", "census_sha256"])
+        return pd.DataFrame(columns=list(TABLES["area_population"]))
 
 
 def store_populations(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame | None) -> None:

@@ -1,7 +1,7 @@
 """What each subscription was sent: a small JSON file next to the store.
 
-Not a store table: the store is replaced whole, under the sync's lock, by each
-write, so recording one delivery would copy the whole store; the state is only
+Not a store table: the store is written only under the sync's lock (and may be
+copied whole when readers hold it), so a delivery is not a reason to write it; the state is only
 the alerts', and deleting it is a plain reset. Per subscription it keeps the
 last sync whose changes were delivered and the items sent (`added:<record id>`,
 `homicide:<record id>`, `window:<case number>`).
