@@ -1,8 +1,9 @@
 """Hot spots that are statistically real: Getis-Ord Gi* with conditional permutations.
 
-`gi_star(counts, neighbours)` wraps `esda.G_Local(star=True)` on binary
-weights: each area's sum over itself and its neighbours against the city's
-mean, with 999 conditional permutations from a fixed seed so results repeat.
+`gi_star(counts, neighbours)` is `esda.G_Local(star=True)` on binary
+weights (computed by `geo.gistar`, see below): each area's sum over itself and its
+neighbours against the city's mean, with 999 conditional permutations from a fixed seed
+so results repeat.
 z is the Gi* z-score (Ord and Getis, as ArcGIS reports it); p comes from the
 conditional permutations: the observed statistic standardised by the permuted
 ones (esda's `z_sim`), two-sided normal tail. A raw pseudo p-value cannot go below
@@ -56,13 +57,6 @@ def touching_neighbours(
         if a != b:
             found[names[a]].add(names[b])
     return {k: sorted(found[k]) for k in names}
-
-
-def significance_class(z: float, p_fdr: float) -> str:
-    for cut, label in LEVELS:
-        if p_fdr < cut:
-            return f"{'hot' if z > 0 else 'cold'} {label} %"
-    return NOT_SIGNIFICANT
 
 
 def binary_weights(keys: Sequence[str], neighbours: Mapping[str, Sequence[str]]) -> gistar.Weights:
@@ -132,7 +126,8 @@ def false_discovery_control(p: np.ndarray) -> np.ndarray:
 
 
 def significance_classes(z: np.ndarray, p_fdr: np.ndarray) -> np.ndarray:
-    """`significance_class` of every area at once (thousands of hexagons, many slices)."""
+    """Each area's class: 'hot 99 %' ... 'cold 90 %' by the first of LEVELS its FDR-adjusted
+    p is under, else not significant (all areas at once: thousands of hexagons, many slices)."""
     hot = z > 0
     rules, labels = [], []
     for cut, label in LEVELS:

@@ -222,7 +222,7 @@ def show_map(spec: str, view: OutreachView) -> None:
     a11y.name_maps(map_label(view))
     items = "".join(
         f'<span class="item"><span class="swatch" style="background: '
-        f'rgb({",".join(map(str, c))})"></span>{wording.get(name, name)}</span>'
+        f'rgb({",".join(map(str, c))})"></span>{in_html(wording.get(name, name))}</span>'
         for name, c in colours.items()
     )
     st.markdown(
