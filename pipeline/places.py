@@ -120,22 +120,24 @@ def refresh_victim_areas(con: duckdb.DuckDBPyConnection) -> None:
     depend on these places: recompute them after (`refresh_map_breaks`)."""
     where = placement(con)
     columns = list(VICTIM_AREA_COLUMNS)
-    spec = ", ".join(f'"{c}" VARCHAR' for c in columns)
+    spec = ", ".join(f'"{c}" {kind}' for c, kind in VICTIM_AREA_COLUMNS.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE placed_again ({spec})")
     # Numbered here: rowids of rows written in this (uncommitted) transaction are huge.
     # By time, so `placed_again` is stored in time order (see `staging.LOAD_ORDER`).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE to_place AS "
         "SELECT row_number() OVER (ORDER BY occurred_at, unique_id) - 1 AS n, "
-        "unique_id, latitude, longitude FROM victims"
+        "unique_id, latitude, longitude, occurred_at FROM victims"
     )
     total = count_of(con, "SELECT count(*) FROM to_place")
     for first in range(0, total, PLACE_BATCH_ROWS):
         victims = con.execute(
-            "SELECT unique_id, latitude, longitude FROM to_place WHERE n >= ? AND n < ? ORDER BY n",
+            "SELECT unique_id, latitude, longitude, occurred_at FROM to_place "
+            "WHERE n >= ? AND n < ? ORDER BY n",
             [first, first + PLACE_BATCH_ROWS],
         ).df()
-        con.register("batch", place_victims(victims, where)[columns])
+        placed = place_victims(victims, where).assign(occurred_at=victims["occurred_at"].to_numpy())
+        con.register("batch", placed[columns])
         con.execute("INSERT INTO placed_again BY NAME SELECT * FROM batch")
         con.unregister("batch")
     store_places(con, "placed_again", replace_all=True, only_changes=False)

@@ -47,8 +47,8 @@ from pipeline.synclog import MakeBar, SyncReport, log_sync, no_bar, phase, utc_n
 
 
 def placement_columns() -> list[str]:
-    """The store's place columns (`victim_areas` but its id), one per level."""
-    return [c for c in VICTIM_AREA_COLUMNS if c != "unique_id"]
+    """The store's place columns (`victim_areas` but its id and time), one per level."""
+    return [c for c in VICTIM_AREA_COLUMNS if c not in ("unique_id", "occurred_at")]
 
 
 def incremental_watermark(

@@ -104,7 +104,7 @@ def recount(
     victims and victim_areas tables: no daily_counts, no Reader."""
     with duckdb.connect(str(store), read_only=True) as con:
         victims = con.execute("SELECT * FROM victims").df()
-        areas = con.execute("SELECT * FROM victim_areas").df()
+        areas = con.execute("SELECT * EXCLUDE (occurred_at) FROM victim_areas").df()
     rows = victims.merge(areas, on="unique_id", how="left")
     rows = rows[rows[column].eq(key) & rows[rule].astype(bool)]
     day = rows["occurred_at"].dt.date

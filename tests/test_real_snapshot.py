@@ -18,9 +18,11 @@ import shapely.geometry
 from streamlit.testing.v1 import AppTest
 
 from pipeline.cli import main
+from pipeline.queries import VictimFilter
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.store import Store
 from pipeline.sync import SyncRequest, run_sync
+from pipeline.trends import Span
 from tests.conftest import (
     BOUNDARY_FILES,
     RECONSTRUCTED,
@@ -355,3 +357,52 @@ def test_briefs_carry_the_compare_numbers(store_dir, tmp_path, capsys, flag, are
     assert len(rows) == 4
     for row in rows:
         assert contains_in_order(words, " ".join(row).split()), row
+
+
+def recount_newest_incidents(data: Path, span: Span, basis: str, area: tuple[str, str] | None):
+    """The newest incidents of the shootings in `span`, grouped in pandas from the raw
+    rows: case, latest time, the first victim's beat on `basis`, victims, killed."""
+    with Store(data / "store.duckdb").read() as con:
+        rows = con.execute(
+            "SELECT v.case_number, v.occurred_at, v.unique_id, v.fatal, v.beat, v.district, "
+            "a.geo_beat, a.geo_district FROM victims v JOIN victim_areas a USING (unique_id) "
+            "WHERE v.gunshot"
+        ).df()
+    rows = rows[
+        (rows["occurred_at"].dt.date >= span.start) & (rows["occurred_at"].dt.date <= span.end)
+    ]
+    column = {"geometry": "geo_", "recorded": ""}[basis]
+    if area is not None:
+        rows = rows[rows[column + area[0]] == area[1]]
+    rows = rows.sort_values(["occurred_at", "unique_id"])
+    grouped = rows.groupby("case_number").agg(
+        occurred_at=("occurred_at", "max"),
+        beat=(column + "beat", "first"),
+        victims=("unique_id", "size"),
+        killed=("fatal", "sum"),
+    )
+    grouped = grouped.reset_index().sort_values(
+        ["occurred_at", "case_number"], ascending=[False, True]
+    )
+    return grouped[["case_number", "occurred_at", "beat", "victims", "killed"]]
+
+
+@pytest.mark.parametrize("basis", ["geometry", "recorded"])
+@pytest.mark.parametrize("area", [None, ("district", "11"), ("beat", "1713")])
+@pytest.mark.parametrize("limit", [1, 50])
+def test_newest_incidents_match_a_recount(store_dir, basis, area, limit) -> None:
+    """The page's list (a top-N of rows, then those cases grouped) is the head of every
+    incident of the span grouped and ordered independently."""
+    span = Span(date(2025, 1, 1), date(2025, 6, 30))
+    where = VictimFilter(span, "shootings", basis, *(area or (None, None)))
+    with Store(store_dir / "store.duckdb").reader() as q:
+        found = q.incidents(where, limit=limit)
+    expected = recount_newest_incidents(store_dir, span, basis, area).head(limit)
+    assert len(expected) >= min(limit, 2)  # beat 1713 has 2: the list's short path
+    columns = ["case_number", "occurred_at", "beat", "victims", "killed"]
+    shown = found[columns].astype({"victims": int, "killed": int}).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        shown,
+        expected.astype({"victims": int, "killed": int}).reset_index(drop=True),
+        check_dtype=False,
+    )

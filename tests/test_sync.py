@@ -99,17 +99,20 @@ def test_incremental_sync_keeps_each_victims_place_in_step(cfg, server) -> None:
     run_sync(cfg, SyncRequest())
     later = {":updated_at": "2026-03-01T00:00:00.000Z"}
     before = table(cfg, "victim_areas").set_index("unique_id")
-    moved, dropped, added = (api_row(i)["cpd_id"] for i in (3, 4, 99))
+    moved, dropped, added, redated = (api_row(i)["cpd_id"] for i in (3, 4, 99, 6))
     assert before.loc[moved, "geo_beat"] == "0112"  # (-87.67, 41.83)
     server.rows[VICTIMS][3] = api_row(3, longitude="-87.72", latitude="41.87", **later)
     server.rows[VICTIMS][4] = api_row(4, latitude=None, **later)  # to quarantine
+    server.rows[VICTIMS][6] = api_row(6, date="2024-12-30T23:10:00.000", **later)  # corrected
     assert by_dataset(run_sync(cfg, SyncRequest()))["victims"].mode == "incremental"
     after = table(cfg, "victim_areas").set_index("unique_id")
     assert set(after.index) == set(table(cfg, "victims")["unique_id"])
+    assert_times_in_step(cfg)
+    assert after.loc[redated, "occurred_at"] == pd.Timestamp("2024-12-30 23:10")
     places = ["geo_beat", "geo_district", "geo_community_area"]
     assert after.loc[moved, places].tolist() == ["0211", "2", "AUSTIN"]
     assert dropped not in after.index
-    unchanged = after.index.difference([moved])
+    unchanged = after.index.difference([moved, redated])
     pd.testing.assert_frame_equal(after.loc[unchanged], before.loc[unchanged])
 
     server.rows[VICTIMS].append(api_row(99, longitude="-87.72", latitude="41.82", **later))
@@ -119,6 +122,13 @@ def test_incremental_sync_keeps_each_victims_place_in_step(cfg, server) -> None:
         "1",
         "AUSTIN",
     ]
+
+
+def assert_times_in_step(settings: Settings) -> None:
+    """Every place row carries its victim's time: the page bounds its joins by it."""
+    victims = table(settings, "victims").set_index("unique_id")["occurred_at"]
+    places = table(settings, "victim_areas").set_index("unique_id")["occurred_at"]
+    pd.testing.assert_series_equal(places.sort_index(), victims.sort_index())
 
 
 def test_new_boundaries_move_every_stored_victim(cfg, tmp_path) -> None:
@@ -139,6 +149,7 @@ def test_new_boundaries_move_every_stored_victim(cfg, tmp_path) -> None:
     inside = victims.index[victims["longitude"] != -87.70]
     assert (before[inside] != after[inside]).sum() >= 10  # most are in those two beats
     pd.testing.assert_series_equal(after[inside].sort_index(), swapped[inside].sort_index())
+    assert_times_in_step(cfg)
 
 
 def test_row_that_turns_bad_moves_to_quarantine_and_back(cfg, server) -> None:
