@@ -61,6 +61,12 @@ class Reader:
         self._labels.update({level: dict(keys) for level, keys in labels.items()})
         return self
 
+    def knowing_months(self, months: set[str] | None) -> Reader:
+        """This reader, told the store's `months_with_records` when they are known."""
+        if months is not None:
+            self._months = months
+        return self
+
     @classmethod
     @contextmanager
     def on_cursor(

@@ -12,6 +12,7 @@ without a query: a nightly sync, or one between clicks, finds the file free.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,7 @@ class SharedReader:
         self._users = 0
         self._lock = threading.Lock()
         self._release: threading.Timer | None = None
+        self._last_used = 0.0
 
     @property
     def is_open(self) -> bool:
@@ -45,7 +47,6 @@ class SharedReader:
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The shared connection, (re)opened if it was let go; kept open while in use."""
         with self._lock:
-            self._cancel_release()
             if self._con is None:
                 self._con = Store(self.path).connect_read_only()
             self._users += 1
@@ -55,28 +56,34 @@ class SharedReader:
         finally:
             with self._lock:
                 self._users -= 1
-                if self._users == 0:
-                    self._schedule_release()
+                self._last_used = time.monotonic()
+                if self._users == 0 and self._release is None:
+                    self._schedule_release(self.idle_seconds)
 
     def close(self) -> None:
         """Let go of the file now (no reader may be using it)."""
         with self._lock:
-            self._cancel_release()
+            if self._release is not None:
+                self._release.cancel()
+                self._release = None
             self._close_unused()
 
-    def _schedule_release(self) -> None:
-        self._release = threading.Timer(self.idle_seconds, self._release_if_idle)
+    # One timer at a time, re-armed when it fires early: a thread per query (a page
+    # view asks a dozen) cost more than the queries on a small store.
+    def _schedule_release(self, seconds: float) -> None:
+        self._release = threading.Timer(seconds, self._release_if_idle)
         self._release.daemon = True  # never keeps a stopping server alive
         self._release.start()
 
-    def _cancel_release(self) -> None:
-        if self._release is not None:
-            self._release.cancel()
-            self._release = None
-
     def _release_if_idle(self) -> None:
         with self._lock:
-            if self._users == 0:
+            self._release = None
+            if self._users:
+                return  # the last user to finish arms the timer again
+            left = self._last_used + self.idle_seconds - time.monotonic()
+            if left > 0:
+                self._schedule_release(left)
+            else:
                 self._close_unused()
 
     def _close_unused(self) -> None:

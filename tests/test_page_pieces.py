@@ -16,7 +16,7 @@ from pipeline.settings import Settings
 from pipeline.trends import Span, months_of
 from tests.conftest import IN_0212, ROWS, build_store, row
 from ui import data, mapview, shown, since_sync
-from ui.state import DEFAULT_BASIS, View
+from ui.state import DEFAULT_BASIS, LEVELS, View, bases_for
 
 #: A second sync: row 2 recorded in another district, row 9's victim died, one new victim.
 RESYNCED = [
@@ -98,6 +98,32 @@ def test_present_mode_still_goes_through_the_overlay(ref) -> None:
     assert any(layer["id"] == "ring" for layer in sent["layers"])
     labels = next(layer for layer in sent["layers"] if layer["id"] == "labels")
     assert labels["getSize"] == mapview.PRESENT_LABEL_SIZE
+
+
+@pytest.mark.parametrize("basis", ["geometry", "recorded"])
+def test_the_whole_citys_panels_are_the_same_at_every_level(ref, basis) -> None:
+    """Why a city view's panels are cached without their level (`data.PANEL_KEYS`):
+    computed afresh at each level of the basis, they are equal."""
+    found = data.facts(ref)
+    assert found is not None
+    built = []
+    for level in [name for name in LEVELS if basis in bases_for(name)]:
+        data.panels.clear()
+        built.append(data.panels(ref, View(level=level, as_of=found.bounds.latest, basis=basis)))
+    assert len(built) >= 2 and built[0].recent.shape[0] > 0
+    for other in built[1:]:
+        for name in ("compstat", "weekly", "hours", "age_sex", "recent"):
+            pd.testing.assert_frame_equal(getattr(other, name), getattr(built[0], name))
+        assert other.other_basis is None and other.warnings == built[0].warnings
+
+
+def test_a_city_view_at_a_new_level_reuses_its_panels() -> None:
+    key = data.PANEL_KEYS[View]
+    view = View(as_of=date(2025, 3, 5), basis="geometry")
+    assert key(view) == key(replace(view, level="community_area", metric="count"))
+    assert key(view) != key(replace(view, basis="recorded"))
+    in_area = replace(view, area="1")
+    assert key(in_area) != key(replace(in_area, level="beat"))
 
 
 @given(

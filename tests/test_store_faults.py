@@ -362,6 +362,24 @@ def test_a_page_in_use_keeps_its_connection_past_the_idle_time(
     assert not shared.is_open
 
 
+def test_the_idle_time_counts_from_the_last_query(store_path) -> None:
+    """One timer serves many queries: a query shortly before it fires keeps the file
+    open for a whole idle time after that query, then it is let go."""
+    shared = SharedReader(store_path, idle_seconds=1.0)
+    with shared.connection():
+        pass
+    time.sleep(0.6)
+    with shared.connection():  # the first timer still runs
+        pass
+    time.sleep(0.6)  # the first timer has fired; the second query's is 0.4 s away
+    assert shared.is_open, "let go of the file 0.6 s after its last query"
+    deadline = time.monotonic() + 5
+    while shared.is_open and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not shared.is_open
+    shared.close()
+
+
 KILLED_WRITE = """
 import sys, time
 from pathlib import Path

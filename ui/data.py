@@ -12,8 +12,9 @@ import functools
 import json
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -55,12 +56,21 @@ def _view_key_without(*names: str) -> Callable[[View], str]:
     return lambda view: repr(replace(view, **defaults))
 
 
+def _panel_key(view: View) -> str:
+    """The panels' key: the whole city's figures are the same at every level (the
+    level only chooses which areas the map shows), so a new level is a cache hit."""
+    return _area_key(view) if view.area else _city_key(view)
+
+
+_area_key = _view_key_without("metric", "present")
+_city_key = _view_key_without("metric", "present", "level")
+
 #: Cache keys as short strings: Streamlit hashes an unknown object (a dataclass) by
 #: walking its reduction, several times slower than one string.
 KEYS: dict[str | type[Any], Callable[[Any], Any]] = {StoreRef: _ref_key, View: repr}
 MAP_TABLE_KEYS = {**KEYS, View: _view_key_without("area", "present")}
 MAP_KEYS = {**KEYS, View: _view_key_without("present")}
-PANEL_KEYS = {**KEYS, View: _view_key_without("metric", "present")}
+PANEL_KEYS = {**KEYS, View: _panel_key}
 
 
 def store_ref(settings: Settings) -> StoreRef | None:
@@ -132,13 +142,22 @@ def facts(ref: StoreRef) -> Facts | None:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=KEYS)
-def layer_shapes(ref: StoreRef, level: str) -> list[dict[str, Any]]:
-    """Simplified shapes of a level: key, label, GeoJSON geometry, label point [lon, lat]."""
+@dataclass(frozen=True)
+class Shapes:
+    """A level's simplified shapes, read once per store version and shared by every
+    session and view as they are (a data cache would hand each caller a fresh copy:
+    ~5 ms of unpickling the beats' polygons on every new map). Never modified."""
+
+    areas: list[dict[str, Any]]  # key, label, GeoJSON geometry, label point [lon, lat]
+    texts: list[str]  # the same geometries as the GeoJSON text the store holds
+
+
+@st.cache_resource(max_entries=16, hash_funcs=KEYS)
+def shapes(ref: StoreRef, level: str) -> Shapes:
     with reader(ref) as q:
         rows = q.web_shapes(LAYER_OF_AREA[level])
     points = shapely.point_on_surface(shapely.from_wkb([bytes(r[3]) for r in rows]))
-    return [
+    areas = [
         {
             "key": key,
             "label": label,
@@ -147,6 +166,19 @@ def layer_shapes(ref: StoreRef, level: str) -> list[dict[str, Any]]:
         }
         for (key, label, web, _), p in zip(rows, points, strict=True)
     ]
+    return Shapes(areas, [web for _, _, web, _ in rows])
+
+
+def layer_shapes(ref: StoreRef, level: str) -> list[dict[str, Any]]:
+    """Simplified shapes of a level: key, label, GeoJSON geometry, label point [lon, lat]."""
+    return shapes(ref, level).areas
+
+
+def warm_shapes(ref: StoreRef) -> None:
+    """Read every level's shapes now (the first render pays ~20 ms a level), so that the
+    first change of level costs its view only."""
+    for level in LAYER_OF_AREA:
+        shapes(ref, level)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=KEYS)
@@ -197,11 +229,9 @@ _GEOMETRY_MARK = "\0geometry:"
 _MARKED = re.compile(r'"\\u0000geometry:(\d+)"')
 
 
-@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=KEYS)
 def geometry_texts(ref: StoreRef, level: str) -> list[str]:
     """The simplified GeoJSON text of each shape of a level, in `layer_shapes` order."""
-    with reader(ref) as q:
-        return [web for _, _, web, _ in q.web_shapes(LAYER_OF_AREA[level])]
+    return shapes(ref, level).texts
 
 
 def facts_labels(ref: StoreRef, level: str) -> dict[str, str]:
@@ -303,10 +333,53 @@ class SharedStore(Store):
             yield q
 
 
+@dataclass
+class _RunReader:
+    """The reader of one rerun (`one_reader_per_run`), taken at its first question."""
+
+    ref: StoreRef
+    stack: ExitStack
+    reader: Reader | None = None
+
+    def take(self) -> Reader:
+        if self.reader is None:
+            self.reader = self.stack.enter_context(_new_reader(self.ref))
+        return self.reader
+
+
+_run = threading.local()  # .held: the `_RunReader` of the rerun on this thread, if any
+
+
+@contextmanager
+def one_reader_per_run(ref: StoreRef) -> Iterator[None]:
+    """Every `reader(ref)` inside this block (one rerun of the page, on its own thread)
+    is the same cursor, taken at the first question (a seen view, all cache hits, takes
+    none): a view asks a dozen cached questions, and a cursor each, with the shared
+    connection's bookkeeping, cost ~0.5 ms apiece. Every query fetches its result at
+    once, so a question asked inside another one is safe."""
+    with ExitStack() as stack:
+        _run.held = _RunReader(ref, stack)
+        try:
+            yield
+        finally:
+            _run.held = None
+
+
 @contextmanager
 def reader(ref: StoreRef, months: set[str] | None = None) -> Iterator[Reader]:
     """A `Reader` on a cursor of the store version's connection (`months`: the store's
-    months with records, when known, so a comparison does not ask again)."""
+    months with records, when known, so a comparison does not ask again); inside
+    `one_reader_per_run`, the rerun's."""
+    held = getattr(_run, "held", None)
+    if held is not None and held.ref == ref:
+        yield held.take().knowing_months(months)
+        return
+    with _new_reader(ref, months) as q:
+        yield q
+
+
+@contextmanager
+def _new_reader(ref: StoreRef, months: set[str] | None = None) -> Iterator[Reader]:
     with (
         _shared_reader(ref).connection() as con,
         Reader.on_cursor(con, Store(Path(ref.path)), months) as q,

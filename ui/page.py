@@ -67,6 +67,11 @@ def render() -> None:
         show_empty_store(settings)
         return
     ref, found = opened
+    with data.one_reader_per_run(ref):
+        render_store(ref, found, settings)
+
+
+def render_store(ref: data.StoreRef, found: data.Facts, settings: Settings) -> None:
     restore_view(found.bounds)
     apply_map_pick(found.bounds)
     header = st.container()  # title and notes, filled once the view is known
@@ -78,6 +83,7 @@ def render() -> None:
         st.markdown(style.PRESENT, unsafe_allow_html=True)
     page(ref, found, view, header, place)
     a11y.name_maps(a11y.dashboard_map_label(view.level))  # the map named for screen readers
+    data.warm_shapes(ref)  # after the page is drawn: its first change of level is quicker
 
 
 def current_search() -> Search:
