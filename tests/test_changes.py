@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,9 @@ def test_the_last_sync_lists_what_was_added_updated_and_removed(planted, capsys)
         "beat", "district", "community_area", "fields_changed",
     }  # fmt: skip
     assert not any("name" in key for key in first)
+    # Times as ISO 8601 text, not epoch milliseconds (pandas' old default).
+    new = listed["added", rows["new"]["cpd_id"]]
+    assert datetime.fromisoformat(new["occurred_at"]).date().isoformat() in rows["new"]["date"]
 
 
 def test_changes_are_cut_to_an_area_and_a_first_sync_records_none(planted, capsys) -> None:

@@ -10,6 +10,6 @@ from pipeline.export import safe_csv
 def render(table: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return safe_csv(table).rstrip("\n")
-    if fmt == "json":
-        return table.to_json(orient="records")
+    if fmt == "json":  # times as ISO 8601 text (Chicago local, as stored), not epoch numbers
+        return table.to_json(orient="records", date_format="iso")
     return table.to_string(index=False)
