@@ -92,11 +92,17 @@ def test_weights_ignore_self_unknown_and_duplicate_neighbours() -> None:
     )
 
 
-def test_moments_are_those_of_the_random_sums() -> None:
-    neighbours = lattice(9, 11)
+@pytest.mark.parametrize(
+    ("neighbours", "mean"),
+    [(lattice(9, 11), 2), (irregular(40, 6), 30), (lattice(30, 30), 0.2)],
+    ids=["lattice", "irregular-with-island-large-counts", "lattice-sparse-counts"],
+)
+def test_moments_are_those_of_the_random_sums(neighbours, mean) -> None:
+    """To the last bit: `random_moments` sums from the positions the draws reach, not from
+    the (areas, permutations) sums themselves."""
     keys = list(neighbours)
     weights = gistar.binary_weights(keys, neighbours)
-    y = np.random.default_rng(3).poisson(2, len(keys)).astype(float)
+    y = np.random.default_rng(3).poisson(mean, len(keys)).astype(float)
     ids = gistar.draws(len(keys), weights.neighbours.shape[1], 99, 4)
     sums = gistar.random_sums(y, weights, ids)
     first, second = gistar.random_moments(y, weights, ids)
