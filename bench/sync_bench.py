@@ -17,9 +17,11 @@ checks and simplifies the boundary layers, places every victim in its beat
 and community area and computes the map classes: those derived tables are
 part of a sync, so they are part of its time.
 
-Targets (issue 2): full sync <= 1.5x the bare loop; no-op <= 1 s. Each full sync's
-Outreach post-sync step (`pipeline.outreach.store_outreach_tables`: grids, hot spots
-and emerging hot spots on beats and hexagons) is timed inside it and reported apart.
+Targets (issue 12): full sync <= 1.5x the bare loop; no-op <= 1 s. Each full sync's
+Outreach post-sync step (`pipeline.outreach.store_outreach_tables`: hot spots and
+emerging hot spots on beats and hexagons) is timed inside it and reported apart; on a
+full read its grids, weights and draws are made before the write, while the pages
+download (`outreach.plan_step_grids`), so they are in the sync's time but not the step's.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Each function reads what it needs (geometry basis) and hands pure tables to
 `geo.hotspots`, `geo.emerging` and `geo.nearrepeat`. The grid of a level (its
 areas, neighbours and weights) costs more than one Gi* run on hexagons, so
 callers that ask several questions build it once (`grid_of`) and pass it in;
-the page keeps one per store version. Emerging hot spots for the default
-windows are computed at sync (`store_emerging`) and read back (`stored_emerging`).
+the page keeps one per store version. Hot spots and emerging hot spots for the
+default windows are computed at sync (`store_outreach_tables`; a full read plans its
+grids while the victims download, `plan_step_grids`) and read back (`stored_emerging`).
 """
 
 from __future__ import annotations
@@ -265,32 +266,64 @@ def slice_counts(
     )
 
 
+@dataclass(frozen=True)
+class StepGrids:
+    """The grids of the post-sync step, worked out from the beats alone (`plan_step_grids`)."""
+
+    grids: list[Grid]
+    beats: str  # digest of the beats they are built from (`_fingerprint`)
+    stored: bool  # already in the store; else the step writes them
+
+
+def plan_step_grids(con: duckdb.DuckDBPyConnection) -> StepGrids | None:
+    """Each level's grid for `store_outreach_tables` (as stored while the beats are those
+    it was built from, else built: ~0.5 s for the hexagons), its Gi* weights and its
+    permutation draws: the part of the step that needs no victims, done ahead (a full
+    sync calls it while the pages download). None without beats."""
+    beats = load_layer(con, "beats")
+    if not beats.keys.size:
+        return None
+    source = _fingerprint(beats)
+    kept = _kept_grids(con, source)
+    grids = kept or [Grid(level, *build_grid(con, level)) for level in LEVELS]
+    for built in grids:
+        for permutations in {hotspots.PERMUTATIONS, EMERGING_PERMUTATIONS[built.level]}:
+            gistar.prepare(built.weights, permutations, hotspots.SEED)
+    return StepGrids(grids, source, stored=kept is not None)
+
+
 def store_outreach_tables(
-    con: duckdb.DuckDBPyConnection, store: Store, changed: bool = True
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    changed: bool = True,
+    planned: StepGrids | None = None,
 ) -> int:
     """Post-sync step on the sync's own write connection `con`: each level's grid (areas
     and neighbours, `outreach_grid`), the hot spots (`hotspots_stored`) and emerging hot
     spots (`emerging_hotspots`) of the default windows (both levels, to the store's
     latest day), replacing the last ones. A sync that `changed` neither victims nor
     boundaries keeps the tables it finds; the grids are kept while the beats are those
-    they were built from. Returns the emerging rows written."""
+    they were built from. `planned`: the grids `plan_step_grids` worked out on the same
+    beats. Returns the emerging rows written."""
     if not changed and all(_has_table(con, t) for t in (GRID_TABLE, EMERGING_TABLE, HOTSPOT_TABLE)):
         return 0
     _create_outreach_tables(con)
     for name in (EMERGING_TABLE, HOTSPOT_TABLE):
         con.execute(f"DELETE FROM {name}")
-    beats = load_layer(con, "beats")
     latest = con.execute("SELECT max(occurred_at) FROM victims").fetchall()[0][0]
-    if latest is None or not beats.keys.size:
+    step = None if latest is None else planned or plan_step_grids(con)
+    if step is None:
         _replace_grids(con, [], "")
         return 0
+    if not step.stored:
+        _replace_grids(con, step.grids, step.beats)
     as_of = pd.Timestamp(latest).date()
     first = min(slices(as_of, DEFAULT_MONTHS)[0][0], _hotspot_start(as_of))
     victims = select_kind(
         Reader(con, store).victims(first, as_of, columns=STEP_COLUMNS), DEFAULT_KIND
     )
     written = 0
-    for built in _step_grids(con, _fingerprint(beats)):
+    for built in step.grids:
         areas = area_of(victims, built.level)  # once for both windows (H3 cells take time)
         _insert(con, HOTSPOT_TABLE, _default_hotspots(victims, built, as_of, areas))
         table = _default_emerging(victims, built, as_of, areas)
@@ -318,17 +351,16 @@ def _fingerprint(beats: BoundaryLayer) -> str:
     return digest.hexdigest()
 
 
-def _step_grids(con: duckdb.DuckDBPyConnection, source: str) -> list[Grid]:
-    """Each level's grid: as stored while the beats are those it was built from (most
-    syncs bring victims only; the hexagons take ~0.15 s to build), else built and stored."""
-    if con.execute(f"SELECT beats FROM {GRID_SOURCE_TABLE}").fetchall() == [(source,)]:
-        found = [(level, _stored_grid(con, level)) for level in LEVELS]
-        kept = [Grid(level, *grid) for level, grid in found if grid is not None]
-        if len(kept) == len(LEVELS):
-            return kept
-    grids = [Grid(level, *build_grid(con, level)) for level in LEVELS]
-    _replace_grids(con, grids, source)
-    return grids
+def _kept_grids(con: duckdb.DuckDBPyConnection, source: str) -> list[Grid] | None:
+    """Each level's grid as stored, if it was built from the beats of digest `source`
+    (most syncs bring victims only), else None."""
+    if not _has_table(con, GRID_SOURCE_TABLE):
+        return None
+    if con.execute(f"SELECT beats FROM {GRID_SOURCE_TABLE}").fetchall() != [(source,)]:
+        return None
+    found = [(level, _stored_grid(con, level)) for level in LEVELS]
+    kept = [Grid(level, *grid) for level, grid in found if grid is not None]
+    return kept if len(kept) == len(LEVELS) else None
 
 
 def _replace_grids(con: duckdb.DuckDBPyConnection, grids: list[Grid], source: str) -> None:

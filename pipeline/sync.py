@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import LAYERS
-from pipeline.outreach import store_outreach_tables
+from pipeline.outreach import plan_step_grids, store_outreach_tables
 from pipeline.places import keep_places_in_step, placement, refresh_boundaries
 from pipeline.settings import Settings
 from pipeline.sources import BoundarySource, VictimSource
@@ -103,6 +103,9 @@ def run_sync(
                 # Residents per area for rates, once per boundary vintage (the page never
                 # estimates them): while the victims download.
                 populations = plan_populations(con, settings.population_path, bool(refreshed))
+                # The Outreach step's grids, weights and draws need only the beats: on a
+                # full read (a long download) they are made now, not after the write.
+                grids = plan_step_grids(con) if since is None or refreshed else None
                 fetched = stage_victims(con, pages, download, placement(con))
             except BaseException:
                 stop.set()  # the download stops instead of waiting for room
@@ -122,7 +125,7 @@ def run_sync(
                 make_bar=make_bar,
             )
             drop_staging(con)
-            store_outreach_tables(con, store, bool(changed or refreshed))  # Outreach's tables
+            store_outreach_tables(con, store, bool(changed or refreshed), grids)
             store_populations(con, populations)
             victims.seconds = time.perf_counter() - clock
         reports.append(victims)

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from geo.layers import BoundaryLayer
 from pipeline import rates
 from pipeline.boundaries import boundary_rows
 from pipeline.config import LAYERS
@@ -99,7 +100,15 @@ def plan_populations(
         stored = con.execute("SELECT DISTINCT census_sha256 FROM area_population").fetchall()
         if not boundaries_changed and [row[0] for row in stored] == [digest]:
             return None
-        return rates.population_rows(lambda name: load_layer(con, name), census, digest)
+        # Each layer read once: every rated level is estimated from the community areas.
+        layers: dict[str, BoundaryLayer] = {}
+
+        def layer(name: str) -> BoundaryLayer:
+            if name not in layers:
+                layers[name] = load_layer(con, name)
+            return layers[name]
+
+        return rates.population_rows(layer, census, digest)
     except UsageError:
         return pd.DataFrame(columns=list(TABLES["area_population"]))
 
