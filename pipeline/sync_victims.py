@@ -4,6 +4,8 @@ them with their quarantine."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import queue
 import threading
@@ -14,6 +16,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from geo.assign import Placement, place_victims
 from pipeline.changes import find_changes, store_changes
@@ -42,7 +45,13 @@ from pipeline.staging import (
     stage,
     staged_frame,
 )
-from pipeline.store import VICTIM_AREA_COLUMNS, commit_so_far, count_of, first_row
+from pipeline.store import (
+    APPLY_MEMORY_LIMIT,
+    VICTIM_AREA_COLUMNS,
+    commit_so_far,
+    count_of,
+    first_row,
+)
 from pipeline.synclog import MakeBar, SyncReport, log_sync, no_bar, phase, utc_now
 
 
@@ -318,9 +327,25 @@ def store_victims(
 ) -> SyncReport:
     """Write what `plan_victims` worked out (inside the store's apply), and log it."""
     with phase(make_bar, "victims: writing"):
+        release_read_memory(con)
         _apply_write(con, sync_id, report.mode)
     log_sync(con, sync_id, report, started)
     return report
+
+
+def release_read_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Hand the memory the read's pages freed back to the system (Arrow's pool and the C
+    heap keep it otherwise), and let DuckDB use it for the write and the counts
+    (`store.APPLY_MEMORY_LIMIT`): the peak RSS is the read's, not the write's."""
+    pa.default_memory_pool().release_unused()
+    _malloc_trim()
+    con.execute(f"SET memory_limit = '{APPLY_MEMORY_LIMIT}'")
+
+
+def _malloc_trim() -> None:
+    """glibc's `malloc_trim(0)`: return the free heap to the system; nothing elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: its memory stays held
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _check_whole_read(tally: ReadTally, source: VictimSource) -> None:
