@@ -186,6 +186,25 @@ def test_tables_speak_plain_words_and_name_places() -> None:
     assert only_b["place"].tolist() == ["b"]
 
 
+@pytest.mark.parametrize(
+    "values",
+    [["a", "b", None, "c", "a"], [], ["x"]],
+    ids=["with-missing", "empty", "none-kept"],
+)
+def test_among_is_isin(values) -> None:
+    series = pd.Series(values, dtype="str")
+    keep = {"a", "c"}
+    assert outreach_tables.among(series, keep).tolist() == series.isin(keep).tolist()
+
+
+def test_team_areas_of_a_district() -> None:
+    places = pd.DataFrame(
+        {"area": ["1111", "1112", "1722"], "district": ["11", "11", None]}, dtype="str"
+    )
+    assert outreach_tables.in_team(places, "district", ["11"]) == {"1111", "1112"}
+    assert outreach_tables.in_team(places, "city", []) == {"1111", "1112", "1722"}
+
+
 def test_hexagons_are_named_by_their_most_common_block() -> None:
     places = pd.DataFrame(
         {"area": ["h1", "h2", "h3"], "community_area": ["AUSTIN", "AUSTIN", None]}

@@ -129,7 +129,7 @@ def map_spec(ref: StoreRef, view: OutreachView, as_of: date, tiles: bool) -> str
     keep = tables.in_team(places(ref, view.level), view.scope, view.chosen())
     return deck_json(
         shapes(ref, view.level),
-        table[table["area"].isin(keep)],
+        table[tables.among(table["area"], keep)],
         column,
         colours,
         team_windows(ref, view, as_of),
@@ -145,4 +145,4 @@ def team_windows(ref: StoreRef, view: OutreachView, as_of: date) -> pd.DataFrame
     """The open windows of the view whose beat lies in the team area."""
     table = windows(ref, as_of, view.days, view.radius, view.window)
     beats = tables.in_team(places(ref, "beat"), view.scope, view.chosen())
-    return table[table["beat"].isin(beats)]
+    return table[tables.among(table["beat"], beats)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from geo.hotspots import NOT_SIGNIFICANT
@@ -39,14 +40,21 @@ def class_words(label: str) -> str:
 def in_team(places: pd.DataFrame, scope: str, chosen: Sequence[str]) -> set[str]:
     """Areas (of `places`, see `pipeline.outreach.area_places`) inside the team area."""
     if scope == "city" or not chosen:
-        return set(places["area"])
+        return set(places["area"].tolist())
     column = {"district": "district", "beats": "beat", "community_area": "community_area"}[scope]
-    return set(places.loc[places[column].isin(list(chosen)), "area"])
+    return set(places.loc[among(places[column], set(chosen)), "area"].tolist())
+
+
+def among(values: pd.Series, keep: set[str]) -> np.ndarray:
+    """`values.isin(keep)` by one set lookup per value: pandas' `isin` on its Arrow-backed
+    strings first makes an Arrow scalar of every member of `keep` (~55 ms for the city's
+    5,647 hexagons, against ~1 ms here, and a hexagon rerun asks four times)."""
+    return np.fromiter((v in keep for v in values.tolist()), dtype=bool, count=len(values))
 
 
 def hotspot_rows(hot: pd.DataFrame, names: Mapping[str, str], keep: set[str]) -> pd.DataFrame:
     """Significant areas of the team area, hottest first, in words."""
-    shown = hot[(hot["class"] != NOT_SIGNIFICANT) & hot["area"].isin(keep)]
+    shown = hot[(hot["class"] != NOT_SIGNIFICANT) & among(hot["area"], keep)]
     shown = shown.sort_values(["z", "area"], ascending=[False, True])
     return pd.DataFrame(
         {
@@ -65,7 +73,7 @@ def hotspot_rows(hot: pd.DataFrame, names: Mapping[str, str], keep: set[str]) ->
 
 def emerging_rows(trend: pd.DataFrame, names: Mapping[str, str], keep: set[str]) -> pd.DataFrame:
     """Areas of the team area with an emerging pattern, in words."""
-    shown = trend[(trend["category"] != "no pattern") & trend["area"].isin(keep)]
+    shown = trend[(trend["category"] != "no pattern") & among(trend["area"], keep)]
     order = {c: i for i, c in enumerate(EMERGING_WORDS)}
     shown = shown.assign(_o=shown["category"].map(order)).sort_values(["_o", "area"])
     return pd.DataFrame(
@@ -83,7 +91,7 @@ def emerging_rows(trend: pd.DataFrame, names: Mapping[str, str], keep: set[str])
 
 
 def emerging_counts(trend: pd.DataFrame, keep: set[str]) -> pd.DataFrame:
-    mine = trend[trend["area"].isin(keep)]
+    mine = trend[among(trend["area"], keep)]
     counts = mine["category"].value_counts().reindex(list(EMERGING_WORDS), fill_value=0)
     return pd.DataFrame(
         {"pattern": [EMERGING_WORDS[c] for c in counts.index], "areas": counts.to_numpy()}
