@@ -135,6 +135,7 @@ def page(ref: data.StoreRef, found: data.Facts, view: OutreachView, tiles: bool)
     show_knox(ref, start, as_of)
     with st.expander("How these are computed"):
         st.markdown(METHODS)
+    outreach_data.warm_other_levels(ref, view, as_of, tiles)  # after the page is drawn
 
 
 def show_knox(ref: data.StoreRef, start: date, as_of: date) -> None:

@@ -21,7 +21,7 @@ from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.store import Store
 from tests.conftest import ROWS, build_store, needs_snapshot
 from tests.test_changes import planted  # noqa: F401  (the two-sync fixture)
-from ui import basemap, mapview, outreach_map, outreach_tables, since_sync
+from ui import basemap, mapview, outreach_data, outreach_map, outreach_tables, since_sync
 from ui.outreach_state import OutreachView, from_query, to_query
 from ui.state import Bounds
 
@@ -158,6 +158,28 @@ def test_a_new_view_reads_through_the_pages_shared_connection(store, monkeypatch
     at.number_input(key="o_days").set_value(int(days.value or 0) + 7).run()
     assert not at.exception
     assert opened == []
+
+
+def test_the_other_level_is_ready_before_its_first_switch(store, monkeypatch) -> None:
+    """After a page is drawn, the same view on the other level is computed: switching to
+    hexagons then draws a map the first run made (a radius no other test uses, so both
+    maps are new to this process's caches)."""
+    drawn: list[int] = []
+    deck_json = outreach_data.deck_json
+
+    def counted(*args, **kwargs):
+        drawn.append(len(args[0]))  # the shapes: hexagons or beats
+        return deck_json(*args, **kwargs)
+
+    monkeypatch.setattr(outreach_data, "deck_json", counted)
+    at = open_page(store, monkeypatch, radius="1150")
+    assert len(drawn) == 2, "the first run drew its map only, not the other level's"
+    first = deck_spec(at)
+    at.radio(key="o_level").set_value("hex").run()
+    assert not at.exception, at.exception
+    assert len(drawn) == 2, "the switch to hexagons computed its map again"
+    hexagons = deck_spec(at)
+    assert hexagons != first and hexagons["layers"][0]["@@type"] == "H3HexagonLayer"
 
 
 def test_bad_link_values_fall_back_with_a_plain_note(store, monkeypatch) -> None:
