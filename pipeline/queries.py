@@ -538,10 +538,11 @@ class VictimFilter:
             pd.Timestamp(self.span.start).to_pydatetime(),
             pd.Timestamp(self.span.end + timedelta(days=1)).to_pydatetime(),
         ]
+        area = self.level is not None and self.key is not None
         source, params = "FROM victims v", []
         if joined:  # inner when an area filters the rows, else every victim is kept
             source += (
-                f" {'' if self.key is not None else 'LEFT '}JOIN victim_areas a "
+                f" {'' if area else 'LEFT '}JOIN victim_areas a "
                 f"ON a.unique_id = v.unique_id AND {_within('a')}"
             )
             params += bounds
