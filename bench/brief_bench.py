@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench.common import median_seconds, sync_real_store
 from pipeline import brief
+from pipeline.brief import content, drawing
 from pipeline.settings import PROJECT_ROOT
 from pipeline.store import Store
 
@@ -71,13 +72,13 @@ def phases(store: Store, output: Path, as_of: date | None, repeat: int) -> None:
     for _ in range(repeat):
         clock = time.process_time()
         with store.reader() as q:
-            data = brief.gather(q, "district", "17", q.resolve_as_of(as_of), "victims")
+            data = content.gather(q, "district", "17", q.resolve_as_of(as_of), "victims")
         spent["gather"].append(time.process_time() - clock)
         clock = time.process_time()
-        figure = brief.draw(data)
+        figure = drawing.draw(data)
         spent["draw"].append(time.process_time() - clock)
         clock = time.process_time()
-        brief.save(figure, output)
+        drawing.save(figure, output)
         spent["save"].append(time.process_time() - clock)
     print(
         "district 17 PDF, CPU s (median): "

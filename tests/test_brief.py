@@ -28,7 +28,9 @@ from geo.staticmap import (
     fits,
 )
 from pipeline import stats
-from pipeline.brief import HATCHES, STYLES, draw, gather, make_brief
+from pipeline.brief import make_brief
+from pipeline.brief.content import gather
+from pipeline.brief.drawing import HATCHES, STYLES, draw
 from pipeline.cli import main
 from pipeline.compstat import compare_areas
 from pipeline.store import Store

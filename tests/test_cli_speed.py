@@ -22,7 +22,7 @@ import pytest
 
 from geo import hotspots
 from pipeline import outreach
-from pipeline.brief import longest_fitting_prefix
+from pipeline.brief.drawing import longest_fitting_prefix
 from pipeline.commands.outreach import grid_counts, hotspot_table
 from pipeline.settings import PROJECT_ROOT
 from pipeline.store import Store
