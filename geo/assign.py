@@ -249,7 +249,8 @@ def place_victims(victims: pd.DataFrame, placement: Placement) -> pd.DataFrame:
     point outside every beat has no district either."""
     lon, lat = victims["longitude"].to_numpy(float), victims["latitude"].to_numpy(float)
     found = polygons_of(lon, lat, placement)
-    out: dict[str, object] = {"unique_id": victims["unique_id"].to_numpy()}
+    # The ids as they are (Arrow strings from a read): no Python string for each.
+    out: dict[str, object] = {"unique_id": victims["unique_id"].array}
     for column, layer in placement.layers.items():
         out[column] = _key_strings(found[column], layer.keys)
     for column, (source, mapping) in placement.derived.items():
@@ -280,5 +281,5 @@ def _key_strings(found: np.ndarray, keys: np.ndarray) -> pd.Series:
     decoded by Arrow from the codes, without a Python string per row."""
     dictionary = pa.array(list(keys), type=pa.string())
     codes = pa.array(found, mask=found < 0, type=pa.int32())
-    strings = pa.DictionaryArray.from_arrays(codes, dictionary).cast(pa.string())
-    return pd.Series(pd.arrays.ArrowStringArray(strings))
+    # Decoded once, into the large strings pandas holds (a cast to string would be a second).
+    return pd.Series(pd.arrays.ArrowStringArray(pa.DictionaryArray.from_arrays(codes, dictionary)))

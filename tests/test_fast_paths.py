@@ -1,7 +1,8 @@
 """The sync's fast paths give exactly the answers of the plain ones: the grid pre-pass of
 `geo.assign` against a point-in-polygon test of every point (real boundaries, points on
 and beside their edges and corners), and Arrow's reading of plain ISO timestamps
-against pandas'; the file reader's read-ahead thread keeps order, errors and cleanup."""
+against pandas'; the file reader's read-ahead thread keeps order, errors and cleanup,
+and its blocks of CSV, parsed in one reused buffer, keep every row's text."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import hypothesis.strategies as st
 import numpy as np
@@ -190,3 +192,45 @@ def test_a_cut_gzip_file_is_still_one_clear_error(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputFileError, match="cut short"):
         list(read_victims_pages(path, block_bytes=64 << 10))
+
+
+def csv_pages(path: Path) -> list[pd.DataFrame]:
+    """The pages of a CSV file read in blocks of 4 kB (frames of text)."""
+    pages = [page for page, _ in read_victims_pages(path, block_bytes=4_000)]
+    assert all(isinstance(page, pd.DataFrame) for page in pages)
+    return cast(list[pd.DataFrame], pages)
+
+
+def block_row(i: int) -> list[str | None]:
+    """Row `i` as read: a value with a comma (in one row longer than a block), one padded
+    with spaces, blanks (NA)."""
+    block = f"{i} S STATE, UNIT {i % 7}" + ("Z" * 9_000 if i == 1_234 else "")
+    return [f"u{i}", block, " padded " if i % 5 else None, str(i) * (i % 3)]
+
+
+@pytest.mark.parametrize("name", ["victims.csv", "victims.csv.gz"])
+def test_a_csv_read_in_small_blocks_gives_the_text_of_every_row(tmp_path: Path, name: str) -> None:
+    """Blocks are parsed under the header's names without the header before them, in one
+    buffer used again: every row keeps its values (quoted commas, spaces, blanks as NA)
+    whatever the cut, after every later block was read."""
+    rows = [block_row(i) for i in range(3_000)]
+    quoted_blank = '""'  # NA as well
+    lines = [f'"{u}","{block}",{note or quoted_blank},{last}' for u, block, note, last in rows]
+    text = '"unique_id","block",note,last\n' + "".join(line + "\n" for line in lines)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    pages = csv_pages(path)
+    assert len(pages) > 10
+    frame = pd.concat(pages, ignore_index=True)
+    assert list(frame.columns) == ["unique_id", "block", "note", "last"]
+    assert all(isinstance(dtype, pd.StringDtype) for dtype in frame.dtypes)
+    expected = [[value or None for value in row] for row in rows]
+    assert frame.astype(object).where(frame.notna(), None).values.tolist() == expected
+
+
+def test_a_header_only_csv_gives_one_empty_page_with_its_columns(tmp_path: Path) -> None:
+    path = tmp_path / "victims.csv"
+    path.write_text("unique_id,date\n")
+    pages = csv_pages(path)
+    assert [list(page.columns) for page in pages] == [["unique_id", "date"]]
+    assert not len(pages[0])

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import queue
 import threading
 import zlib
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 import pyarrow as pa
@@ -196,30 +197,51 @@ def _csv_pages(path: Path, block_bytes: int) -> Iterator[tuple[pd.DataFrame, int
     header = _header(path)
     if header is None:
         raise InputFileError(f"{path} is empty (no header, no rows)")
+    # Large strings, as pandas holds them: a page then becomes a frame without a copy.
     options = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(header, pa.string()),
+        column_types=dict.fromkeys(header, pa.large_string()),
         null_values=[""],
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
     with open(path, "rb") as raw:
-        text = cast(IO[bytes], gzip.GzipFile(fileobj=raw) if _gzipped(path) else raw)
-        head, rest, pages = text.readline(), b"", 0
-        while True:
-            block = text.read(block_bytes)
-            lines = rest + block
-            cut = len(lines) if not block else lines.rfind(b"\n") + 1
-            rest = lines[cut:]
-            if cut or (not pages and not block):  # a header-only file gives one empty page
-                pages += 1
-                table = pacsv.read_csv(
-                    pa.py_buffer(head + lines[:cut]),
-                    read_options=ONE_THREAD,
-                    convert_options=options,
-                )
-                yield _text_frame(table), raw.tell()
-            if not block:
-                return
+        text = gzip.GzipFile(fileobj=raw) if _gzipped(path) else raw
+        # The header parsed once by Arrow (its names, its empty table for a header-only
+        # file); blocks are then parsed where they lie under those names, not copied.
+        empty = pacsv.read_csv(
+            pa.py_buffer(text.readline()), read_options=ONE_THREAD, convert_options=options
+        )
+        in_blocks = pacsv.ReadOptions(use_threads=False, column_names=empty.column_names)
+        pages = 0
+        for lines in _line_blocks(text, block_bytes):
+            pages += 1
+            table = pacsv.read_csv(
+                pa.py_buffer(lines), read_options=in_blocks, convert_options=options
+            )
+            yield _text_frame(table), raw.tell()
+        if not pages:  # a header-only file gives one empty page
+            yield _text_frame(empty), raw.tell()
+
+
+def _line_blocks(text: io.BufferedIOBase, block_bytes: int) -> Iterator[memoryview]:
+    """`text` in blocks of whole lines of about `block_bytes` (the last line may lack its
+    end), read into one buffer used again for every block: a new 32 MB bytes object a
+    block cost the kernel a page fault for every 4 kB of it. A block is overwritten by
+    the next, so it must be parsed before the next is asked for (Arrow copies values)."""
+    buffer, kept = bytearray(block_bytes), 0
+    while True:
+        if kept == len(buffer):  # a line longer than a block: more room for its end
+            buffer = buffer + bytearray(block_bytes)
+        view = memoryview(buffer)
+        read = text.readinto(view[kept:])
+        end = kept + read
+        cut = end if not read else buffer.rfind(b"\n", 0, end) + 1
+        if cut:
+            yield view[:cut]
+        if not read:
+            return
+        buffer[: end - cut] = buffer[cut:end]  # the start of the next line
+        kept = end - cut
 
 
 def _gzipped(path: Path) -> bool:
