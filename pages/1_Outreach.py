@@ -16,7 +16,7 @@ import streamlit as st
 from pipeline.errors import PipelineError
 from pipeline.export import safe_csv
 from pipeline.settings import Settings
-from ui import a11y, basemap, data, outreach_data, since_sync, style
+from ui import a11y, basemap, data, memory, outreach_data, since_sync, style
 from ui import outreach_tables as tables
 from ui.mapview import SerializedDeck
 from ui.outreach_map import CLASS_COLOURS, EMERGING_COLOURS, TOOLTIP, chunk_preloads
@@ -136,6 +136,7 @@ def page(ref: data.StoreRef, found: data.Facts, view: OutreachView, tiles: bool)
     with st.expander("How these are computed"):
         st.markdown(METHODS)
     outreach_data.warm_other_levels(ref, view, as_of, tiles)  # after the page is drawn
+    memory.freeze_after_first_page()
 
 
 def show_knox(ref: data.StoreRef, start: date, as_of: date) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,16 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.settings import PROJECT_ROOT, Settings
+
+
+@pytest.fixture(autouse=True)
+def _nothing_stays_frozen():
+    """A page run freezes the objects alive after the process's first page
+    (`ui.memory`), as a server does; tests share one process, so each test's are let go
+    after it (a frozen cycle, such as an unclosed connection, would never be freed)."""
+    yield
+    gc.unfreeze()
+
 
 SHARED = Path(PROJECT_ROOT).parent / "shared" / "data" / "chicago"
 SAMPLE_DIR = SHARED / "victims_api_sample_2024_2026"

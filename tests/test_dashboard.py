@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import io
 import json
@@ -16,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline import stats
 from pipeline.settings import PROJECT_ROOT
 from tests.conftest import ROWS, build_store
+from ui import memory
 from ui.mapview import LAYER_ID, picked_area
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
@@ -538,3 +540,16 @@ def test_the_radius_around_a_point_is_chosen_in_the_card(store, monkeypatch) -> 
     assert not at.exception
     assert any("within four blocks of 1 Test St" in t for t in texts(at))
     assert at.query_params["radius"] == "800"
+
+
+@pytest.mark.parametrize("page", ["dashboard", "outreach"])
+def test_the_first_page_freezes_what_the_process_keeps(store, monkeypatch, page) -> None:
+    """After a process's first page, its long-lived objects are out of the cyclic
+    collector's sight (`ui.memory`): a full collection no longer walks them on a click."""
+    gc.unfreeze()
+    memory.freeze_after_first_page.cache_clear()
+    monkeypatch.setenv("DATA_DIR", str(store))
+    script = DASHBOARD if page == "dashboard" else str(PROJECT_ROOT / "pages" / "1_Outreach.py")
+    at = AppTest.from_file(script, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert gc.get_freeze_count() > 10_000, "the first page froze nothing"

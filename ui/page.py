@@ -21,7 +21,7 @@ from pipeline import report, trends
 from pipeline.errors import PipelineError
 from pipeline.export import safe_csv
 from pipeline.settings import Settings
-from ui import a11y, context, data, mapview, search, shown, since_sync, style, words
+from ui import a11y, context, data, mapview, memory, search, shown, since_sync, style, words
 from ui.sidebar import KIND_LABELS, PERIOD_LABELS, VIEW_KEYS, presentation_toggle, sidebar
 from ui.state import (
     DEFAULT_RADIUS_M,
@@ -84,6 +84,7 @@ def render_store(ref: data.StoreRef, found: data.Facts, settings: Settings) -> N
     page(ref, found, view, header, place)
     a11y.name_maps(a11y.dashboard_map_label(view.level))  # the map named for screen readers
     data.warm_shapes(ref)  # after the page is drawn: its first change of level is quicker
+    memory.freeze_after_first_page()
 
 
 def current_search() -> Search:
