@@ -8,11 +8,12 @@ link; a team area cuts the map, the tables and the windows list alike.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 import streamlit as st
 
+from pipeline import outreach
 from pipeline.errors import PipelineError
 from pipeline.export import safe_csv
 from pipeline.settings import Settings
@@ -109,7 +110,7 @@ def current_view() -> OutreachView:
 
 def page(ref: data.StoreRef, found: data.Facts, view: OutreachView, tiles: bool) -> None:
     as_of = view.as_of or found.bounds.latest
-    start = as_of - timedelta(days=364)
+    start = outreach.hotspot_start(as_of)
     chosen = view.chosen()
     st.title("Outreach: open windows and hot spots")
     notes = st.session_state.get("o_notes") or []

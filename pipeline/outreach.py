@@ -318,7 +318,7 @@ def store_outreach_tables(
     if not step.stored:
         _replace_grids(con, step.grids, step.beats)
     as_of = pd.Timestamp(latest).date()
-    first = min(slices(as_of, DEFAULT_MONTHS)[0][0], _hotspot_start(as_of))
+    first = min(slices(as_of, DEFAULT_MONTHS)[0][0], hotspot_start(as_of))
     victims = select_kind(
         Reader(con, store).victims(first, as_of, columns=STEP_COLUMNS), DEFAULT_KIND
     )
@@ -375,7 +375,8 @@ def _replace_grids(con: duckdb.DuckDBPyConnection, grids: list[Grid], source: st
         con.execute(f"INSERT INTO {GRID_SOURCE_TABLE} VALUES (?)", [source])
 
 
-def _hotspot_start(as_of: date) -> date:
+def hotspot_start(as_of: date) -> date:
+    """The first day of the default hot-spot window: the `HOTSPOT_DAYS` to `as_of`."""
     return as_of - timedelta(days=HOTSPOT_DAYS - 1)
 
 
@@ -383,7 +384,7 @@ def _default_hotspots(
     victims: pd.DataFrame, built: Grid, as_of: date, areas: pd.Series
 ) -> pd.DataFrame:
     """Gi* of the default window (the `HOTSPOT_DAYS` to `as_of`), as `HOTSPOT_TABLE` rows."""
-    start = _hotspot_start(as_of)
+    start = hotspot_start(as_of)
     hot = hotspots.gi_star(
         _counts(victims, built, start, as_of, areas), built.neighbours, weights=built.weights
     )

@@ -10,7 +10,7 @@ store.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -119,7 +119,7 @@ def team_shape(ref: StoreRef, scope: str, chosen: tuple[str, ...]) -> dict[str, 
 @st.cache_data(show_spinner=False, max_entries=16)
 def map_spec(ref: StoreRef, view: OutreachView, as_of: date, tiles: bool) -> str:
     """The map's deck.gl JSON for a view, kept so a rerun (another widget) skips it."""
-    start = as_of - timedelta(days=364)
+    start = outreach.hotspot_start(as_of)
     if view.shows == "hot":
         table = hotspots(ref, view.level, start, as_of, "shootings")
         column, colours = "class", CLASS_COLOURS
@@ -153,7 +153,7 @@ def warm_other_levels(ref: StoreRef, view: OutreachView, as_of: date, tiles: boo
     """Compute now, after the page is drawn, what the same view on the other level shows
     (its grid, places, names, tables and map): a server's first switch to hexagons then
     reads caches (it cost ~0.2 s more than a later switch, of the ~1 s a browser takes)."""
-    start = as_of - timedelta(days=364)
+    start = outreach.hotspot_start(as_of)
     for level in LEVELS:
         if level != view.level:
             names(ref, level, start, as_of)

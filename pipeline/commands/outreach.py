@@ -9,7 +9,6 @@ beats' daily counts; victims per distinct point for H3 cells), never whole rows.
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 
 import pandas as pd
 
@@ -26,7 +25,7 @@ from pipeline.trends import Span
 def cmd_hotspots(args: argparse.Namespace, settings: Settings) -> int:
     with Store(settings.store_path).reader() as q:
         end = q.resolve_as_of(args.end)
-        start = args.start or end - timedelta(days=364)
+        start = args.start or outreach.hotspot_start(end)
         if start > end:
             raise UsageError(f"--start {start} is after --end {end}")
         table = hotspot_table(q, args.level, Span(start, end), args.kind)
