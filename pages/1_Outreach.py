@@ -136,7 +136,9 @@ def page(ref: data.StoreRef, found: data.Facts, view: OutreachView, tiles: bool)
     show_knox(ref, start, as_of)
     with st.expander("How these are computed"):
         st.markdown(METHODS)
-    outreach_data.warm_other_levels(ref, view, as_of, tiles)  # after the page is drawn
+    if not st.session_state.get("o_warmed"):  # a session's first page, once it is drawn
+        outreach_data.warm_other_levels(ref, view, as_of, tiles)
+        st.session_state["o_warmed"] = True
     memory.freeze_after_first_page()
 
 

@@ -180,6 +180,9 @@ def test_the_other_level_is_ready_before_its_first_switch(store, monkeypatch) ->
     assert len(drawn) == 2, "the switch to hexagons computed its map again"
     hexagons = deck_spec(at)
     assert hexagons != first and hexagons["layers"][0]["@@type"] == "H3HexagonLayer"
+    at.number_input(key="o_days").set_value(9).run()  # a later rerun draws its own map only
+    assert not at.exception, at.exception
+    assert len(drawn) == 3, "a later rerun prepared the other level's map again"
 
 
 def test_bad_link_values_fall_back_with_a_plain_note(store, monkeypatch) -> None:

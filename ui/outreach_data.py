@@ -150,9 +150,10 @@ def team_windows(ref: StoreRef, view: OutreachView, as_of: date) -> pd.DataFrame
 
 
 def warm_other_levels(ref: StoreRef, view: OutreachView, as_of: date, tiles: bool) -> None:
-    """Compute now, after the page is drawn, what the same view on the other level shows
-    (its grid, places, names, tables and map): a server's first switch to hexagons then
-    reads caches (it cost ~0.2 s more than a later switch, of the ~1 s a browser takes)."""
+    """Compute what the same view on the other level shows (its grid, places, names,
+    tables and map), for a session's first page once it is drawn: a server's first switch
+    to hexagons then reads caches (it cost ~0.2 s more than a later switch, of the ~1 s a
+    browser takes). Not on later reruns: another view's map costs ~50 ms to build."""
     start = outreach.hotspot_start(as_of)
     for level in LEVELS:
         if level != view.level:
