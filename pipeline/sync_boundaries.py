@@ -3,6 +3,7 @@ and the residents per area that rates divide by (`area_population`), once per vi
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from geo.layers import BoundaryLayer
 from pipeline import rates
 from pipeline.boundaries import boundary_rows
 from pipeline.config import LAYERS
@@ -101,13 +101,7 @@ def plan_populations(
         if not boundaries_changed and [row[0] for row in stored] == [digest]:
             return None
         # Each layer read once: every rated level is estimated from the community areas.
-        layers: dict[str, BoundaryLayer] = {}
-
-        def layer(name: str) -> BoundaryLayer:
-            if name not in layers:
-                layers[name] = load_layer(con, name)
-            return layers[name]
-
+        layer = functools.cache(functools.partial(load_layer, con))
         return rates.population_rows(layer, census, digest)
     except UsageError:
         return pd.DataFrame(columns=list(TABLES["area_population"]))
