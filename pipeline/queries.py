@@ -137,14 +137,16 @@ class Reader:
         if key is not None:
             where += " AND key = ?"
             params.append(key)
-        # One pass over the table for every span: a sum per span, rows of any span.
+        # One pass over the table for every span: a sum per span, over the days from the
+        # first span's start to the last one's end (one range the scan can use; an OR of
+        # the spans is not pushed into it: five years' spans took 4 ms, not 1.4).
         sums = ", ".join(f"sum({measure}) FILTER (day BETWEEN ? AND ?)::BIGINT" for _ in spans)
-        days = " OR ".join("day BETWEEN ? AND ?" for _ in spans)
         bounds = [d for span in spans for d in (span.start, span.end)]
+        first, last = min(span.start for span in spans), max(span.end for span in spans)
         rows = self.con.execute(
-            f"SELECT key, kind, {sums} FROM daily_counts WHERE {where} AND ({days}) "
-            "GROUP BY key, kind",
-            [*bounds, *params, *bounds],
+            f"SELECT key, kind, {sums} FROM daily_counts WHERE {where} "
+            "AND day BETWEEN ? AND ? GROUP BY key, kind",
+            [*bounds, *params, first, last],
         ).fetchall()
         return pd.DataFrame(
             [(key, kind, i, n) for key, kind, *ns in rows for i, n in enumerate(ns) if n],
