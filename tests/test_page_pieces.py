@@ -3,6 +3,7 @@ what the direct, slower computation says: the speed-ups change no figure or word
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 from datetime import date, timedelta
@@ -12,10 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline import report
 from pipeline.settings import Settings
 from pipeline.trends import Span, months_of
 from tests.conftest import IN_0212, ROWS, build_store, row
-from ui import data, mapview, shown, since_sync
+from ui import context, data, mapview, shown, since_sync
 from ui.state import DEFAULT_BASIS, LEVELS, View, bases_for
 
 #: A second sync: row 2 recorded in another district, row 9's victim died, one new victim.
@@ -124,6 +126,54 @@ def test_a_city_view_at_a_new_level_reuses_its_panels() -> None:
     assert key(view) != key(replace(view, basis="recorded"))
     in_area = replace(view, area="1")
     assert key(in_area) != key(replace(in_area, level="beat"))
+
+
+@pytest.mark.parametrize("area", ["", "1"], ids=["city", "district-1"])
+def test_what_a_view_shares_is_never_modified_by_what_is_built_from_it(ref, area) -> None:
+    """`data.shared_cache` hands every caller the one object it stored: the tables a
+    view computes first (panels, the map's table, the ranking, the years) must come out
+    of everything the page builds from them (its figures, map, legend, CSV, ranked and
+    five-year sections) exactly as they went in."""
+    found = data.facts(ref)
+    assert found is not None
+    view = View(level="district", area=area, as_of=found.bounds.latest, basis="recorded")
+    for cached in (data.panels, data.map_table, context.ranked, context.history):
+        cached.clear()
+    shared = {
+        "panels": data.panels(ref, view),
+        "map_table": data.map_table(ref, view),
+        "ranked": context.ranked(ref, view),
+        "history": context.history(ref, view),
+    }
+    before = copy.deepcopy(shared)
+    shown.figures.clear()
+    shown.figures(ref, view, "somewhere")
+    shown.legend(ref, view)
+    data.map_json.clear()
+    data.map_json(ref, view)
+    context.ranked_shown.clear()
+    context.ranked_shown(ref, view)
+    context.years_shown.clear()
+    context.years_shown(ref, view, "somewhere")
+    current, previous = data.spans(view)
+    report.export_table(
+        shared["panels"].compstat,
+        area=area,
+        area_name="somewhere",
+        level=view.level,
+        period=view.period,
+        current=current,
+        previous=previous,
+        measure=view.measure,
+        basis=view.basis,
+    )
+    assert shared["panels"].recent.shape[0] > 0  # the view has something to show
+    for name in ("compstat", "weekly", "hours", "age_sex", "recent"):
+        pd.testing.assert_frame_equal(
+            getattr(shared["panels"], name), getattr(before["panels"], name)
+        )
+    for name in ("map_table", "ranked", "history"):
+        pd.testing.assert_frame_equal(shared[name], before[name])
 
 
 @given(

@@ -70,7 +70,7 @@ def show_context(ref: data.StoreRef, found: data.Facts, view: View) -> None:
     years = years_shown(ref, view, where)
     st.header(f"{period.now.capitalize()} in each of the last {YEARS} years: {plain(where)}")
     st.vega_lite_chart(years.chart_data, years.chart, width="stretch")
-    st.table(years.table)
+    st.table(years.table, hide_index=False)  # the years (see `page.show_compstat`)
     st.caption(years.caption)
     show_ranked(ranked_shown(ref, view), view)
 
@@ -95,7 +95,7 @@ class RankedShown:
 
 
 # Built once per view: the tables go to the page as Arrow, not converted on every rerun.
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.PANEL_KEYS)
+@data.shared_cache(32, data.PANEL_KEYS)
 def years_shown(ref: data.StoreRef, view: View, where: str) -> YearsShown:
     years = five_years(ref, view)
     return YearsShown(
@@ -107,7 +107,7 @@ def years_shown(ref: data.StoreRef, view: View, where: str) -> YearsShown:
 
 
 # Keyed as the map's table: every area's figures do not depend on the selected one.
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.MAP_TABLE_KEYS)
+@data.shared_cache(32, data.MAP_TABLE_KEYS)
 def ranked_shown(ref: data.StoreRef, view: View) -> RankedShown:
     found = data.facts(ref)
     assert found is not None  # the page draws nothing without facts
@@ -167,7 +167,7 @@ def five_years(ref: data.StoreRef, view: View) -> pd.DataFrame:
     return history_display(history(ref, view), area_people, city_years, city_people, estimated)
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.PANEL_KEYS)
+@data.shared_cache(32, data.PANEL_KEYS)
 def history(ref: data.StoreRef, view: View) -> pd.DataFrame:
     """`pipeline.history.same_span_by_year` for the view's area (or the city)."""
     current, _ = data.spans(view)
@@ -178,7 +178,7 @@ def history(ref: data.StoreRef, view: View) -> pd.DataFrame:
         )
 
 
-@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=data.KEYS)
+@data.shared_cache(8)
 def level_population(ref: data.StoreRef, level: str, path: str) -> tuple[Population | None, str]:
     """Residents per area of `level` (None for beats), as the sync stored them (estimated
     here only for a census file the sync did not use), or None and why when the population
@@ -191,7 +191,7 @@ def level_population(ref: data.StoreRef, level: str, path: str) -> tuple[Populat
 
 
 # Keyed as the map's table: every area's figures do not depend on the selected one.
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.MAP_TABLE_KEYS)
+@data.shared_cache(32, data.MAP_TABLE_KEYS)
 def ranked(ref: data.StoreRef, view: View) -> pd.DataFrame:
     """Every area of the level from the map's own comparison (`data.map_table`, built by
     `compstat.compare_areas`), with rates, most first."""

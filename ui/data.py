@@ -73,6 +73,17 @@ MAP_KEYS = {**KEYS, View: _view_key_without("present")}
 PANEL_KEYS = {**KEYS, View: _panel_key}
 
 
+def shared_cache(max_entries: int, hash_funcs: dict[Any, Callable[[Any], Any]] | None = None):
+    """Streamlit's resource cache, for a view's results: the one object every session
+    and rerun is handed, as it is. A data cache pickles a result when it stores it and
+    unpickles a copy on every hit (a new view stored and read about ten: ~10 ms of a
+    50 ms budget). So what such a function returns is never modified by its callers:
+    frozen dataclasses, Arrow tables, strings, and frames the page only reads."""
+    return st.cache_resource(
+        show_spinner=False, max_entries=max_entries, hash_funcs=hash_funcs or KEYS
+    )
+
+
 def store_ref(settings: Settings) -> StoreRef | None:
     """The store as it is now, or None when there is none. Keyed by the identity the
     file holds, not its mtime: a replaced store can keep an mtime (coarse clocks, copies).
@@ -111,7 +122,7 @@ def open_store(settings: Settings) -> tuple[StoreRef, Facts] | None:
     return (ref, found) if ref and found else None
 
 
-@st.cache_data(show_spinner=False, max_entries=4, hash_funcs=KEYS)
+@shared_cache(4)
 def facts(ref: StoreRef) -> Facts | None:
     """None when the store holds no victims yet."""
     with reader(ref) as q:
@@ -181,7 +192,7 @@ def warm_shapes(ref: StoreRef) -> None:
         shapes(ref, level)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=KEYS)
+@shared_cache(64)
 def breaks(ref: StoreRef, level: str, kind: str, measure: str) -> list[float]:
     with reader(ref) as q:
         return q.map_breaks(level, kind, measure)
@@ -192,7 +203,7 @@ def spans(view: View) -> tuple[trends.Span, trends.Span]:
     return trends.period_spans(view.period, view.as_of, view.start, view.end)
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=MAP_TABLE_KEYS)
+@shared_cache(32, MAP_TABLE_KEYS)
 def map_table(ref: StoreRef, view: View) -> pd.DataFrame:
     """One styled row per area of the view's level: counts, verdict, rate, colour."""
     current, previous = spans(view)
@@ -203,7 +214,7 @@ def map_table(ref: StoreRef, view: View) -> pd.DataFrame:
     return map_classes(result, view.metric, breaks(ref, view.level, view.kind, view.measure))
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=MAP_KEYS)
+@shared_cache(32, MAP_KEYS)
 def map_json(ref: StoreRef, view: View) -> str:
     """The map's deck.gl JSON for a view. A selected beat is shown inside its district:
     the district outlined, its beats labelled, the view fitted to it."""
@@ -251,7 +262,7 @@ class Panels:
     recent: pd.DataFrame
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=PANEL_KEYS)
+@shared_cache(32, PANEL_KEYS)
 def panels(ref: StoreRef, view: View) -> Panels:
     """The side panels for the selected area (or the whole city): sums over the store's
     daily counts and small grouped queries, never the whole victims table."""
@@ -300,7 +311,7 @@ def missing_months(ref: StoreRef, view: View) -> tuple[list[str], list[str]]:
     return words.missing_months(have, current), words.missing_months(have, previous)
 
 
-@st.cache_data(show_spinner=False, max_entries=2, hash_funcs=KEYS)
+@shared_cache(2)
 def months_with_records(ref: StoreRef) -> set[str]:
     with reader(ref) as q:
         return q.months_with_records()

@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import streamlit as st
 
 from geo.maplayers import CHANGE_COLOURS
 from pipeline import report
@@ -48,7 +47,7 @@ class Figures:
     recent_rows: int
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.PANEL_KEYS)
+@data.shared_cache(32, data.PANEL_KEYS)
 def figures(ref: data.StoreRef, view: View, where: str) -> Figures:
     """Everything below the title that depends on the selected area (`where`: its name)."""
     panels = data.panels(ref, view)
@@ -91,7 +90,7 @@ def unbroken(cell: object) -> object:
     return cell
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.KEYS)
+@data.shared_cache(32)
 def map_spec(ref: data.StoreRef, view: View, ring: tuple[float, float, float] | None) -> str:
     """The map's deck.gl JSON as sent: `data.map_json` with the presentation mode's
     label size and zoom and a searched point's ring (`mapview.with_overlay`)."""
@@ -113,7 +112,7 @@ def presentation_zoom(view: View) -> float:
     return mapview.PRESENT_ZOOM_BY if view.area else mapview.PRESENT_ZOOM_BY / 3
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.MAP_TABLE_KEYS)
+@data.shared_cache(32, data.MAP_TABLE_KEYS)
 def legend(ref: data.StoreRef, view: View) -> str:
     """The map's legend as HTML: its classes, in order, with their colours."""
     return legend_html(data.map_table(ref, view), view)

@@ -160,7 +160,7 @@ def basis_control(level: str) -> None:
             )
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.KEYS)
+@data.shared_cache(16)
 def area_options(ref: data.StoreRef, level: str) -> tuple[list[str], dict[str, str]]:
     """The area box's keys (the whole city first, then as people look for them) and the
     name shown for each: built once per store and level, not on every rerun."""
