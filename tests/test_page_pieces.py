@@ -110,13 +110,45 @@ def test_the_whole_citys_panels_are_the_same_at_every_level(ref, basis) -> None:
     assert found is not None
     built = []
     for level in [name for name in LEVELS if basis in bases_for(name)]:
-        data.panels.clear()
+        clear_panels()
         built.append(data.panels(ref, View(level=level, as_of=found.bounds.latest, basis=basis)))
     assert len(built) >= 2 and built[0].recent.shape[0] > 0
     for other in built[1:]:
         for name in ("compstat", "weekly", "hours", "age_sex", "recent"):
             pd.testing.assert_frame_equal(getattr(other, name), getattr(built[0], name))
         assert other.other_basis is None and other.warnings == built[0].warnings
+
+
+def clear_panels() -> None:
+    for part in (data.compstat_panel, data.weekly, data.victim_rows):
+        part.clear()
+
+
+@pytest.mark.parametrize("area", ["", "1"], ids=["city", "district-1"])
+def test_a_new_kind_or_measure_reuses_the_panels_it_does_not_change(ref, area) -> None:
+    """Why the CompStat table is cached without the kind, and the victims' rows without
+    the measure (`data.COMPSTAT_KEYS`, `data.ROWS_KEYS`): computed afresh for another
+    kind (or measure), they are equal, and the keys do not tell them apart."""
+    found = data.facts(ref)
+    assert found is not None
+    view = View(level="district", area=area, as_of=found.bounds.latest, basis="recorded")
+    other_kind, other_measure = (
+        replace(view, kind="fatal-shootings"),
+        replace(view, measure="incidents"),
+    )
+    clear_panels()
+    first = data.panels(ref, view)
+    clear_panels()
+    by_kind, by_measure = data.panels(ref, other_kind), data.panels(ref, other_measure)
+    pd.testing.assert_frame_equal(by_kind.compstat, first.compstat)
+    assert by_kind.warnings == first.warnings
+    for name in ("hours", "age_sex", "recent"):
+        pd.testing.assert_frame_equal(getattr(by_measure, name), getattr(first, name))
+    assert first.recent.shape[0] > 0 and not by_kind.weekly.equals(first.weekly)
+    assert data.COMPSTAT_KEYS[View](view) == data.COMPSTAT_KEYS[View](other_kind)
+    assert data.ROWS_KEYS[View](view) == data.ROWS_KEYS[View](other_measure)
+    assert data.COMPSTAT_KEYS[View](view) != data.COMPSTAT_KEYS[View](other_measure)
+    assert data.ROWS_KEYS[View](view) != data.ROWS_KEYS[View](other_kind)
 
 
 def test_a_city_view_at_a_new_level_reuses_its_panels() -> None:
@@ -137,7 +169,8 @@ def test_what_a_view_shares_is_never_modified_by_what_is_built_from_it(ref, area
     found = data.facts(ref)
     assert found is not None
     view = View(level="district", area=area, as_of=found.bounds.latest, basis="recorded")
-    for cached in (data.panels, data.map_table, context.ranked, context.history):
+    clear_panels()
+    for cached in (data.map_table, context.ranked, context.history):
         cached.clear()
     shared = {
         "panels": data.panels(ref, view),
@@ -146,7 +179,8 @@ def test_what_a_view_shares_is_never_modified_by_what_is_built_from_it(ref, area
         "history": context.history(ref, view),
     }
     before = copy.deepcopy(shared)
-    shown.figures.clear()
+    for part in (shown.compstat_shown, shown.trend_shown, shown.rows_shown):
+        part.clear()
     shown.figures(ref, view, "somewhere")
     shown.legend(ref, view)
     data.map_json.clear()

@@ -56,14 +56,16 @@ def _view_key_without(*names: str) -> Callable[[View], str]:
     return lambda view: repr(replace(view, **defaults))
 
 
-def _panel_key(view: View) -> str:
-    """The panels' key: the whole city's figures are the same at every level (the
-    level only chooses which areas the map shows), so a new level is a cache hit."""
-    return _area_key(view) if view.area else _city_key(view)
+def _panel_key_without(*names: str) -> Callable[[View], str]:
+    """A panel's key, ignoring `names` too: the whole city's figures are the same at
+    every level (the level only chooses which areas the map shows), so a new level is a
+    cache hit."""
+    area_key = _view_key_without("metric", "present", *names)
+    city_key = _view_key_without("metric", "present", "level", *names)
+    return lambda view: area_key(view) if view.area else city_key(view)
 
 
-_area_key = _view_key_without("metric", "present")
-_city_key = _view_key_without("metric", "present", "level")
+_panel_key = _panel_key_without()
 
 #: Cache keys as short strings: Streamlit hashes an unknown object (a dataclass) by
 #: walking its reduction, several times slower than one string.
@@ -71,6 +73,10 @@ KEYS: dict[str | type[Any], Callable[[Any], Any]] = {StoreRef: _ref_key, View: r
 MAP_TABLE_KEYS = {**KEYS, View: _view_key_without("area", "present")}
 MAP_KEYS = {**KEYS, View: _view_key_without("present")}
 PANEL_KEYS = {**KEYS, View: _panel_key}
+#: The CompStat table has a row for every kind: a new kind is a cache hit.
+COMPSTAT_KEYS = {**KEYS, View: _panel_key_without("kind")}
+#: Victims' hours, ages and incidents are listed whatever is counted: a new measure is a hit.
+ROWS_KEYS = {**KEYS, View: _panel_key_without("measure")}
 
 
 def shared_cache(max_entries: int, hash_funcs: dict[Any, Callable[[Any], Any]] | None = None):
@@ -262,33 +268,61 @@ class Panels:
     recent: pd.DataFrame
 
 
-@shared_cache(32, PANEL_KEYS)
 def panels(ref: StoreRef, view: View) -> Panels:
     """The side panels for the selected area (or the whole city): sums over the store's
-    daily counts and small grouped queries, never the whole victims table."""
+    daily counts and small grouped queries, never the whole victims table. Each part is
+    cached under what it depends on, so a new kind or a new measure computes only what
+    changed."""
+    table, other_basis, warnings = compstat_panel(ref, view)
+    hours, age_sex, recent = victim_rows(ref, view)
+    return Panels(table, other_basis, warnings, weekly(ref, view), hours, age_sex, recent)
+
+
+@shared_cache(32, COMPSTAT_KEYS)
+def compstat_panel(
+    ref: StoreRef, view: View
+) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """The CompStat table of every kind, the same on the other basis where the level has
+    both (else None), and its warnings."""
     current, previous = spans(view)
     level, key = (view.level, view.area) if view.area else (None, None)
-    where = VictimFilter(current, view.kind, view.basis, level, key)
     other = next((b for b in bases_for(view.level) if b != view.basis), None)
     with counting_reader(ref) as q:
         result = compstat(q, level, key, current, previous, view.measure, view.basis)
+        other_basis = (
+            compstat(q, level, key, current, previous, view.measure, other).table
+            if key and other
+            else None
+        )
+    return result.table, other_basis, result.warnings
+
+
+@shared_cache(32, PANEL_KEYS)
+def weekly(ref: StoreRef, view: View) -> pd.DataFrame:
+    """The view's kind per week of this period and of the one it is compared with."""
+    current, previous = spans(view)
+    level, key = (view.level, view.area) if view.area else (None, None)
+    with reader(ref) as q:
         daily = q.daily(level, key, [current, previous], view.measure, view.basis, view.kind)
-        return Panels(
-            compstat=result.table,
-            other_basis=(
-                compstat(q, level, key, current, previous, view.measure, other).table
-                if key and other
-                else None
-            ),
-            warnings=result.warnings,
-            weekly=profiles.weekly_this_vs_last(daily, current, previous),
-            hours=profiles.hour_by_weekday(q.hour_weekday_counts(where)),
-            age_sex=profiles.age_by_sex(q.age_sex_counts(where)),
-            recent=profiles.incident_table(q.incidents(where, limit=RECENT_SHOWN)),
+    return profiles.weekly_this_vs_last(daily, current, previous)
+
+
+@shared_cache(32, ROWS_KEYS)
+def victim_rows(ref: StoreRef, view: View) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The period's victims of the view's kind by hour and weekday, by age and sex, and
+    its latest incidents."""
+    current, _ = spans(view)
+    level, key = (view.level, view.area) if view.area else (None, None)
+    where = VictimFilter(current, view.kind, view.basis, level, key)
+    with reader(ref) as q:
+        return (
+            profiles.hour_by_weekday(q.hour_weekday_counts(where)),
+            profiles.age_by_sex(q.age_sex_counts(where)),
+            profiles.incident_table(q.incidents(where, limit=RECENT_SHOWN)),
         )
 
 
-@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=PANEL_KEYS)
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=ROWS_KEYS)
 def all_incidents(ref: StoreRef, view: View) -> pd.DataFrame:
     """Every incident of the view's area, kind and period, for the CSV download."""
     current, _ = spans(view)

@@ -47,40 +47,102 @@ class Figures:
     recent_rows: int
 
 
-@data.shared_cache(32, data.PANEL_KEYS)
 def figures(ref: data.StoreRef, view: View, where: str) -> Figures:
-    """Everything below the title that depends on the selected area (`where`: its name)."""
-    panels = data.panels(ref, view)
+    """Everything below the title that depends on the selected area (`where`: its name),
+    from parts cached under what each depends on (as `data.panels`)."""
+    table = compstat_shown(ref, view, where)
+    trend = trend_shown(ref, view)
+    rows = rows_shown(ref, view)
+    return Figures(
+        headline=trend.headline,
+        gaps=table.gaps,
+        gone=table.gone,
+        compstat=table.compstat,
+        basis_line=table.basis_line,
+        weekly_long=trend.weekly_long,
+        weekly_spec=trend.weekly_spec,
+        weekly_named=trend.weekly_named,
+        weeks_left_out=trend.weeks_left_out,
+        hours=rows.hours,
+        age_sex=rows.age_sex,
+        recent=rows.recent,
+        recent_rows=rows.recent.num_rows,
+    )
+
+
+@dataclass(frozen=True)
+class CompStatShown:
+    gaps: str
+    gone: tuple[bool, bool]
+    compstat: pa.Table
+    basis_line: str
+
+
+@data.shared_cache(32, data.COMPSTAT_KEYS)
+def compstat_shown(ref: data.StoreRef, view: View, where: str) -> CompStatShown:
+    """The CompStat table (every kind) and what is said about its months and bases."""
+    compstat, other_basis, _ = data.compstat_panel(ref, view)
     spans = data.spans(view)
     period = report.PERIOD_WORDS[view.period]
     missing = data.missing_months(ref, view)
     gone = (words.all_missing(missing[0], spans[0]), words.all_missing(missing[1], spans[1]))
     partial = (bool(missing[0]), bool(missing[1]))
+    table = words.compstat_display(compstat, period, spans, gone, partial)
+    return CompStatShown(
+        gaps=words.gaps_note(missing[0], missing[1], period, spans),
+        gone=gone,
+        compstat=arrow(table.map(unbroken)),
+        basis_line=words.basis_difference(
+            compstat, other_basis, view.basis, view.level, where, period
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class TrendShown:
+    headline: str
+    weekly_long: pa.Table
+    weekly_spec: dict[str, Any]
+    weekly_named: pa.Table
+    weeks_left_out: bool
+
+
+@data.shared_cache(32, data.PANEL_KEYS)
+def trend_shown(ref: data.StoreRef, view: View) -> TrendShown:
+    """The headline on the view's kind and its weekly chart."""
+    compstat, _, _ = data.compstat_panel(ref, view)
+    weekly = data.weekly(ref, view)
+    spans = data.spans(view)
+    period = report.PERIOD_WORDS[view.period]
+    missing = data.missing_months(ref, view)
     names = (
         f"{period.now} ({report.span_text(spans[0])})",
         f"{period.before} ({report.span_text(spans[1])})",
         f"{period.now}, 4-week mean",
     )
     gaps = (words.gap_weeks(spans[0], missing[0]), words.gap_weeks(spans[1], missing[1]))
-    long, spec = charts.weekly_chart(panels.weekly, view.measure, names, gaps)
-    table = words.compstat_display(panels.compstat, period, spans, gone, partial)
-    return Figures(
-        headline=words.headline(panels.compstat, view.kind, period),
-        gaps=words.gaps_note(missing[0], missing[1], period, spans),
-        gone=gone,
-        compstat=arrow(table.map(unbroken)),
-        basis_line=words.basis_difference(
-            panels.compstat, panels.other_basis, view.basis, view.level, where, period
-        ),
+    long, spec = charts.weekly_chart(weekly, view.measure, names, gaps)
+    return TrendShown(
+        headline=words.headline(compstat, view.kind, period),
         weekly_long=arrow(long),
         weekly_spec=spec,
-        weekly_named=arrow(charts.weekly_named(panels.weekly, names, gaps)),
+        weekly_named=arrow(charts.weekly_named(weekly, names, gaps)),
         weeks_left_out=any(gaps),
-        hours=arrow(panels.hours),
-        age_sex=arrow(panels.age_sex),
-        recent=arrow(panels.recent),
-        recent_rows=len(panels.recent),
     )
+
+
+@dataclass(frozen=True)
+class RowsShown:
+    hours: pa.Table
+    age_sex: pa.Table
+    recent: pa.Table
+
+
+@data.shared_cache(32, data.ROWS_KEYS)
+def rows_shown(ref: data.StoreRef, view: View) -> RowsShown:
+    """The victims' hours, ages and latest incidents, as sent."""
+    hours, age_sex, recent = data.victim_rows(ref, view)
+    return RowsShown(arrow(hours), arrow(age_sex), arrow(recent))
 
 
 def unbroken(cell: object) -> object:
