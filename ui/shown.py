@@ -121,12 +121,13 @@ def trend_shown(ref: data.StoreRef, view: View) -> TrendShown:
         f"{period.now}, 4-week mean",
     )
     gaps = (words.gap_weeks(spans[0], missing[0]), words.gap_weeks(spans[1], missing[1]))
-    long, spec = charts.weekly_chart(weekly, view.measure, names, gaps)
+    named = charts.weekly_named(weekly, names, gaps)
+    long, spec = charts.weekly_chart(named, view.measure)
     return TrendShown(
         headline=words.headline(compstat, view.kind, period),
         weekly_long=arrow(long),
         weekly_spec=spec,
-        weekly_named=arrow(charts.weekly_named(weekly, names, gaps)),
+        weekly_named=arrow(named),
         weeks_left_out=any(gaps),
     )
 
