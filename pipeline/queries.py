@@ -210,17 +210,19 @@ class Reader:
     ) -> pd.Series:
         """Counts per local day (a Series indexed by date, zero days absent) of one kind
         in one area (`level` None: the city), over the days of `spans`."""
-        counts = self.con.execute(
+        # The days from the first span's start to the last one's end bound the scan (an
+        # OR of spans is not pushed into it), the spans then pick their days.
+        rows = self.con.execute(
             f"SELECT day, sum({_measure(measure)})::BIGINT AS n FROM daily_counts "
-            "WHERE basis = ? AND level = ? AND key = ? AND kind = ? AND ("
-            + " OR ".join("day BETWEEN ? AND ?" for _ in spans)
-            + ") GROUP BY day ORDER BY day",
+            "WHERE basis = ? AND level = ? AND key = ? AND kind = ? AND day BETWEEN ? AND ? "
+            "AND (" + " OR ".join("day BETWEEN ? AND ?" for _ in spans) + ") "
+            "GROUP BY day ORDER BY day",
             [basis, level or CITY, key if level else CITY, _kind(kind)]
+            + [min(span.start for span in spans), max(span.end for span in spans)]
             + [d for span in spans for d in (span.start, span.end)],
-        ).df()
-        return pd.Series(
-            counts["n"].to_numpy(), index=pd.to_datetime(counts["day"]).dt.date, name=measure
-        )
+        ).fetchall()
+        days = pd.Index([day for day, _ in rows], name="day", dtype=object)
+        return pd.Series([n for _, n in rows], index=days, name=measure, dtype="int64")
 
     def hour_weekday_counts(self, where: VictimFilter) -> pd.DataFrame:
         """Victims per ISO weekday (1 = Monday) and 3-hour band (0..7): weekday, band, n."""
