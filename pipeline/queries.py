@@ -9,12 +9,13 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from geo.layers import BoundaryLayer
@@ -27,12 +28,16 @@ from pipeline.aggregate import (
     area_sort_key,
     check_choice,
 )
+from pipeline.area_days import EPOCH, AreaDays
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.config import BASES, LEVELS  # BASES: re-exported
 from pipeline.counts import CITY
 from pipeline.errors import StoreError, UsageError
 from pipeline.store import NO_STORE_HINT, Store, first_row
 from pipeline.trends import Span, coverage_gaps
+
+#: (level, key, measure, basis) -> that area's `AreaDays` (`Reader.knowing_area_days`).
+AreaDaysLookup = Callable[[str, str, str, str], AreaDays]
 
 COUNT_COLUMNS = ("unique_id", "case_number", "occurred_at", "gunshot", "fatal")
 #: Rows read, newest first, to find each of the newest incidents (`Reader.incidents`):
@@ -54,11 +59,19 @@ class Reader:
         self.store = store
         self._months = months  # months_with_records, when the caller already knows them
         self._labels: dict[str, dict[str, str]] = {}  # area_labels by level
+        self._area_days: AreaDaysLookup | None = None  # see knowing_area_days
 
     def knowing_labels(self, labels: dict[str, dict[str, str]]) -> Reader:
         """This reader, told every level's `area_labels` (a page has them cached), so a
         comparison does not ask the store again."""
         self._labels.update({level: dict(keys) for level, keys in labels.items()})
+        return self
+
+    def knowing_area_days(self, lookup: AreaDaysLookup) -> Reader:
+        """This reader, answering one area's `span_counts` and `daily` from `lookup`
+        (level, key, measure, basis) -> `AreaDays` (a page holds them, cached, and asks
+        the same area about many spans) instead of a query each."""
+        self._area_days = lookup
         return self
 
     def knowing_months(self, months: set[str] | None) -> Reader:
@@ -129,9 +142,13 @@ class Reader:
         check_choice("basis", basis, BASES)
         check_choice("level", level, (*AREA_COLUMNS, CITY))
         check_recorded(level, basis)
-        where, params = "basis = ? AND level = ?", [basis, level]
         if kind is not None:
             check_choice("kind", kind, list(KINDS))
+        if key is not None and self._area_days is not None:
+            known = self._area_days(level, key, measure, basis)
+            return known.span_counts(key, spans, [kind] if kind else list(KINDS))
+        where, params = "basis = ? AND level = ?", [basis, level]
+        if kind is not None:
             where += " AND kind = ?"
             params.append(kind)
         if key is not None:
@@ -210,6 +227,11 @@ class Reader:
     ) -> pd.Series:
         """Counts per local day (a Series indexed by date, zero days absent) of one kind
         in one area (`level` None: the city), over the days of `spans`."""
+        if self._area_days is not None:
+            check_recorded(level, basis)
+            area = (level, key) if level and key else (CITY, CITY)
+            known = self._area_days(*area, measure, basis)
+            return known.daily(_kind(kind), spans, _measure(measure))
         # The days from the first span's start to the last one's end bound the scan (an
         # OR of spans is not pushed into it), the spans then pick their days.
         rows = self.con.execute(
@@ -223,6 +245,24 @@ class Reader:
         ).fetchall()
         days = pd.Index([day for day, _ in rows], name="day", dtype=object)
         return pd.Series([n for _, n in rows], index=days, name=measure, dtype="int64")
+
+    def area_days(self, level: str, key: str, measure: str, basis: str) -> AreaDays:
+        """Every day's count of each kind in one area (`city` for the whole city), for
+        `AreaDays` to answer any span of it."""
+        check_choice("level", level, (*AREA_COLUMNS, CITY))
+        check_choice("basis", basis, BASES)
+        check_recorded(level, basis)
+        rows = self.con.execute(
+            f"SELECT kind, (day - DATE '{EPOCH}')::BIGINT AS day, sum({_measure(measure)})"
+            "::BIGINT AS n FROM daily_counts WHERE basis = ? AND level = ? AND key = ? "
+            "GROUP BY kind, day",
+            [basis, level, key],
+        ).fetchnumpy()
+        return AreaDays.from_rows(
+            np.asarray(rows["kind"], dtype=object),
+            np.asarray(rows["day"], dtype=np.int64),
+            np.asarray(rows["n"], dtype=np.int64),
+        )
 
     def hour_weekday_counts(self, where: VictimFilter) -> pd.DataFrame:
         """Victims per ISO weekday (1 = Monday) and 3-hour band (0..7): weekday, band, n."""

@@ -406,3 +406,23 @@ def test_newest_incidents_match_a_recount(store_dir, basis, area, limit) -> None
         expected.astype({"victims": int, "killed": int}).reset_index(drop=True),
         check_dtype=False,
     )
+
+
+def test_the_page_reader_counts_one_area_as_the_store(store_dir) -> None:
+    """The page's per-area counts per day (`pipeline.area_days`) answer as the store's
+    queries on the real snapshot: every district, a few areas of every other level, on
+    both bases and measures, this year against last and five years of the same dates."""
+    from pipeline.history import spans_by_year
+    from tests.test_area_days import assert_reader_answers_as_the_store
+
+    store = Store(store_dir / "store.duckdb")
+    spans = [
+        [Span(date(2025, 1, 1), date(2025, 11, 29)), Span(date(2024, 1, 1), date(2024, 11, 29))],
+        spans_by_year(Span(date(2022, 1, 1), date(2022, 6, 30)), 5),
+        [Span(date(2020, 2, 1), date(2020, 3, 31)), Span(date(2019, 2, 1), date(2019, 3, 31))],
+    ]
+    with store.reader() as plain, store.reader() as held:
+        keys = {"city": ["city"], "district": list(plain.area_labels("district"))}
+        for level in ("beat", "community_area", "zip_code", "neighborhood"):
+            keys[level] = list(plain.area_labels(level))[:4]
+        assert_reader_answers_as_the_store(plain, held, spans, keys)

@@ -1,0 +1,138 @@
+"""`AreaDays` (one area's counts per day, held by the page) answers a span as the
+store's query does: a brute-force sum over the same rows, any spans."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.area_days import EPOCH, AreaDays
+from pipeline.trends import Span
+
+KINDS = ["shootings", "homicides"]
+FIRST = date(2019, 12, 25)
+
+
+@st.composite
+def rows_and_spans(draw):
+    """Rows (kind, day, count), one per kind and day, shuffled; and a few spans around them."""
+    cells = draw(
+        st.dictionaries(
+            st.tuples(st.sampled_from(KINDS), st.integers(0, 60)),
+            st.integers(1, 5),
+            max_size=40,
+        )
+    )
+    spans = []
+    for _ in range(draw(st.integers(1, 5))):
+        start = draw(st.integers(-5, 65))
+        spans.append(
+            Span(
+                FIRST + timedelta(days=start),
+                FIRST + timedelta(days=start + draw(st.integers(0, 30))),
+            )
+        )
+    order = draw(st.permutations(list(cells)))
+    return [(kind, day, cells[kind, day]) for kind, day in order], spans
+
+
+def _area_days(rows: list[tuple[str, int, int]]) -> AreaDays:
+    offset = (FIRST - EPOCH).days
+    return AreaDays.from_rows(
+        np.array([k for k, _, _ in rows], dtype=object),
+        np.array([offset + d for _, d, _ in rows], dtype=np.int64),
+        np.array([n for _, _, n in rows], dtype=np.int64),
+    )
+
+
+@given(rows_and_spans())
+def test_a_span_sums_the_days_inside_it(case) -> None:
+    rows, spans = case
+    days = _area_days(rows)
+    expected = [
+        ("17", kind, i, n)
+        for kind in KINDS
+        for i, span in enumerate(spans)
+        if (
+            n := sum(
+                c
+                for k, d, c in rows
+                if k == kind and span.start <= FIRST + timedelta(days=d) <= span.end
+            )
+        )
+    ]
+    got = days.span_counts("17", spans, KINDS)
+    assert list(got.itertuples(index=False, name=None)) == expected
+    assert list(got.columns) == ["key", "kind", "span", "n"]
+
+
+@given(rows_and_spans())
+def test_the_days_of_spans_are_the_days_with_a_count_inside_any(case) -> None:
+    rows, spans = case
+    got = _area_days(rows).daily("homicides", spans, "victims")
+    inside = sorted(
+        (FIRST + timedelta(days=d), c)
+        for k, d, c in rows
+        if k == "homicides" and any(s.start <= FIRST + timedelta(days=d) <= s.end for s in spans)
+    )
+    expected = pd.Series(
+        [c for _, c in inside],
+        index=pd.Index([d for d, _ in inside], name="day", dtype=object),
+        name="victims",
+        dtype="int64",
+    )
+    pd.testing.assert_series_equal(got, expected)
+
+
+def assert_reader_answers_as_the_store(plain, held, spans_list, keys_by_level) -> None:
+    """`Reader.span_counts` and `Reader.daily` of one area give the same answers from
+    `AreaDays` (`held`) as from their queries (`plain`), at every level, basis and measure."""
+    from pipeline.counts import CITY
+    from pipeline.queries import BASES, MEASURES
+    from pipeline.queries import KINDS as ALL_KINDS
+    from ui.state import bases_for
+
+    held.knowing_area_days(held.area_days)
+    columns = ["key", "kind", "span", "n"]
+    checked = 0
+    for level, keys in keys_by_level.items():
+        for basis in BASES if level == CITY else bases_for(level):
+            for measure, key, spans in (
+                (m, k, s) for m in MEASURES for k in keys for s in spans_list
+            ):
+                for kind in (None, *ALL_KINDS):
+                    asked = (level, spans, measure, basis, kind, key)
+                    by_query = plain.span_counts(*asked)
+                    pd.testing.assert_frame_equal(
+                        held.span_counts(*asked).sort_values(columns).reset_index(drop=True),
+                        by_query.sort_values(columns).reset_index(drop=True),
+                        check_dtype=False,
+                    )
+                    checked += int(by_query["n"].sum())
+                area = (None, None) if level == CITY else (level, key)
+                asked_days = (*area, spans, measure, basis, "shootings")
+                pd.testing.assert_series_equal(held.daily(*asked_days), plain.daily(*asked_days))
+    assert checked > 0, "nothing was counted: the comparison proved nothing"
+
+
+def test_the_page_reader_counts_as_the_store_on_a_small_store(tmp_path) -> None:
+    from pipeline.history import spans_by_year
+    from pipeline.store import Store
+    from tests.conftest import ROWS, build_store
+
+    store = Store(build_store(tmp_path, ROWS) / "store.duckdb")
+    spans = [
+        [Span(date(2025, 3, 1), date(2025, 3, 10)), Span(date(2024, 3, 1), date(2024, 3, 10))],
+        spans_by_year(Span(date(2025, 1, 1), date(2025, 3, 5)), 5),
+        [Span(date(2025, 3, 4), date(2025, 3, 4))],
+    ]
+    with store.reader() as plain, store.reader() as held:
+        keys = {"city": ["city"]}
+        keys |= {
+            lv: list(plain.area_labels(lv))[:3] for lv in ("district", "beat", "community_area")
+        }
+        assert_reader_answers_as_the_store(plain, held, spans, keys)
