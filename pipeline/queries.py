@@ -264,21 +264,23 @@ class Reader:
             np.asarray(rows["n"], dtype=np.int64),
         )
 
-    def hour_weekday_counts(self, where: VictimFilter) -> pd.DataFrame:
-        """Victims per ISO weekday (1 = Monday) and 3-hour band (0..7): weekday, band, n."""
+    def profile_counts(self, where: VictimFilter) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Victims per ISO weekday (1 = Monday) and 3-hour band (0..7): weekday, band, n;
+        and per age band and sex as published: age_band, sex, n. Both in one pass over
+        the rows (grouping sets), the page's two side tables."""
         sql, params = where.sql()
-        return self.con.execute(
-            "SELECT isodow(v.occurred_at) AS weekday, hour(v.occurred_at) // 3 AS band, "
-            f"count(*) AS n {sql} GROUP BY ALL",
+        rows = self.con.execute(
+            "SELECT grouping(weekday) = 1 AS by_age, isodow(v.occurred_at) AS weekday, "
+            "hour(v.occurred_at) // 3 AS band, v.age_band, v.sex, count(*) AS n "
+            f"{sql} GROUP BY GROUPING SETS ((weekday, band), (v.age_band, v.sex))",
             params,
-        ).df()
-
-    def age_sex_counts(self, where: VictimFilter) -> pd.DataFrame:
-        """Victims per age band and sex as published: age_band, sex, n."""
-        sql, params = where.sql()
-        return self.con.execute(
-            f"SELECT v.age_band, v.sex, count(*) AS n {sql} GROUP BY ALL", params
-        ).df()
+        ).fetchall()
+        hours = [(weekday, band, n) for by_age, weekday, band, _, _, n in rows if not by_age]
+        ages = [(age, sex, n) for by_age, _, _, age, sex, n in rows if by_age]
+        return (
+            pd.DataFrame(hours, columns=["weekday", "band", "n"], dtype="int64"),
+            pd.DataFrame(ages, columns=["age_band", "sex", "n"]),
+        )
 
     def point_counts(self, where: VictimFilter) -> pd.DataFrame:
         """Victims per distinct point (EPSG:4326 degrees; NaN where missing): latitude,

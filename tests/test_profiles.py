@@ -53,14 +53,14 @@ def test_incidents_limit_and_area_run_in_the_query(q: Reader) -> None:
 
 
 def test_hour_by_weekday_counts_every_victim(q: Reader) -> None:
-    table = profiles.hour_by_weekday(q.hour_weekday_counts(CITY))
+    table = profiles.hour_by_weekday(q.profile_counts(CITY)[0])
     assert table.shape == (7, 8) and int(table.to_numpy().sum()) == 4
     assert table.loc["Mon", "00-02h"] == 2  # 3 March 2025 was a Monday
     assert table.loc["Sun", "21-23h"] == 1
 
 
 def test_age_by_sex_puts_unknown_last(q: Reader) -> None:
-    table = profiles.age_by_sex(q.age_sex_counts(CITY))
+    table = profiles.age_by_sex(q.profile_counts(CITY)[1])
     assert table.index.tolist() == ["0-19", "20-29", "unknown"]
     assert table.loc["20-29", "M"] == 2 and table.loc["unknown", "unknown"] == 1
 

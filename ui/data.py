@@ -316,11 +316,13 @@ def victim_rows(ref: StoreRef, view: View) -> tuple[pd.DataFrame, pd.DataFrame, 
     level, key = (view.level, view.area) if view.area else (None, None)
     where = VictimFilter(current, view.kind, view.basis, level, key)
     with reader(ref) as q:
-        return (
-            profiles.hour_by_weekday(q.hour_weekday_counts(where)),
-            profiles.age_by_sex(q.age_sex_counts(where)),
-            profiles.incident_table(q.incidents(where, limit=RECENT_SHOWN)),
-        )
+        hours, ages = q.profile_counts(where)
+        recent = q.incidents(where, limit=RECENT_SHOWN)
+    return (
+        profiles.hour_by_weekday(hours),
+        profiles.age_by_sex(ages),
+        profiles.incident_table(recent),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=ROWS_KEYS)
