@@ -203,6 +203,29 @@ def test_ranked_areas_most_first_ties_by_change_unassigned_last() -> None:
         rates.ranked_areas(table, by="rate")
 
 
+@pytest.mark.parametrize("by", ["current", "change", "rate", "verdict"])
+def test_ranked_areas_orders_as_pandas_sort_values_does(by: str) -> None:
+    """The numpy ordering against the pandas sort it replaced: ties kept in the areas'
+    order, NaN and missing text last, -0.0 equal to 0.0, two unassigned rows kept last."""
+    table = pd.DataFrame(
+        {
+            "area": ["a", "unassigned", "b", "c", "unassigned", "d", "e"],
+            "current": [1, 9, 1, 3, 2, 3, 0],
+            "change": [0, 1, 0, -2, 5, -2, 0],
+            "rate": [np.nan, 1.0, 2.0, np.nan, 0.0, -0.0, 0.0],
+            "verdict": ["x", "y", None, "x", "z", "w", "x"],
+        }
+    )
+    placed = table["area"] != "unassigned"
+    by_pandas = table[placed].sort_values(
+        [by, "change"], ascending=False, kind="stable", na_position="last"
+    )
+    expected = pd.concat([by_pandas, table[~placed]], ignore_index=True)
+    out = rates.ranked_areas(table, by=by)
+    assert_frame_equal(out.drop(columns="rank"), expected)
+    assert out["rank"].tolist() == [1, 2, 3, 4, 5, pd.NA, pd.NA]
+
+
 # --- area-weighted estimates --------------------------------------------------------------
 
 

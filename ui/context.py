@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
@@ -158,8 +159,9 @@ def build_context(ref: data.StoreRef, found: data.Facts, view: View) -> Context:
 def five_years(ref: data.StoreRef, view: View) -> pd.DataFrame:
     """`history_display` of the view's area (or the city), with the city's rate beside
     an area's where both have a population."""
-    population, _ = level_population(ref, view.level, _population_path())
-    city, _ = level_population(ref, "community_area", _population_path())
+    path = _population_path()
+    population, _ = level_population(ref, view.level, path)
+    city, _ = level_population(ref, "community_area", path)
     city_people = city.city if city else None
     area_people = _area_residents(view, population, city_people)
     city_years = history(ref, _city_view(view)) if view.area and area_people else None
@@ -195,7 +197,7 @@ def level_population(ref: data.StoreRef, level: str, path: str) -> tuple[Populat
 def ranked(ref: data.StoreRef, view: View) -> pd.DataFrame:
     """Every area of the level from the map's own comparison (`data.map_table`, built by
     `compstat.compare_areas`), with rates, most first."""
-    table = data.map_table(ref, view)[["area", *COMPARE_COLUMNS]]
+    table = _columns(data.map_table(ref, view), ["area", *COMPARE_COLUMNS])
     population, _ = level_population(ref, view.level, _population_path())
     return ranked_areas(with_rates(table, population))
 
@@ -209,25 +211,27 @@ def history_display(
 ) -> pd.DataFrame:
     """One row per year for people: Year, Dates, Count, and where there is a population
     the rate per 100,000 (and the city's beside it), and a Note on missing months."""
-    out = pd.DataFrame(
-        {
-            "Year": years["year"].astype(str),
-            "Dates": [
-                report.span_text(Span(s, e))
-                for s, e in zip(years["start"], years["end"], strict=True)
-            ],
-            "Count": years["count"],
-        }
-    )
+    # Lists, then one frame: writing it column by column cost ~2x as much, nearly all
+    # of it pandas' per-call overhead on five rows.
+    count = years["count"]
+    counts = count.tolist()
+    shown: dict[str, Any] = {
+        "Year": pd.array([str(y) for y in years["year"].tolist()], dtype="str"),  # text, even empty
+        "Dates": [
+            report.span_text(Span(s, e))
+            for s, e in zip(years["start"].tolist(), years["end"].tolist(), strict=True)
+        ],
+        "Count": count.array,
+    }
     if residents:
         name = f"Rate per 100,000{' (estimated)' if estimated else ''}"
-        out[name] = [_rate_or_na(c, residents) for c in years["count"]]
+        shown[name] = [_rate_or_na(c, residents) for c in counts]
     if residents and city_years is not None and city_residents:
-        out["City per 100,000"] = [_rate_or_na(c, city_residents) for c in city_years["count"]]
-    out["Note"] = [
-        _missing_note(n, m) for n, m in zip(years["count"], years["missing_months"], strict=True)
-    ]
-    return out
+        city_counts = city_years["count"].tolist()
+        shown["City per 100,000"] = [_rate_or_na(c, city_residents) for c in city_counts]
+    missing = years["missing_months"].tolist()
+    shown["Note"] = [_missing_note(n, m) for n, m in zip(counts, missing, strict=True)]
+    return pd.DataFrame(shown, index=years.index)
 
 
 def ranked_display(
@@ -253,9 +257,13 @@ def ranked_display(
             "rate_smoothed": f"Smoothed{estimated}",
             "city_rate": "City per 100,000",
         }
-    out = table.round({"residents": 0}).round(1)[list(names)].rename(columns=names)
-    out["Area"] = [_area_label(view.level, k, labels) for k in table["area"]]
-    return out
+    # One frame from the columns shown: rounding, selecting and renaming the whole
+    # frame cost ~4x as much, nearly all of it pandas' per-call overhead.
+    shown = {
+        new: _rounded(table[old], 0 if old == "residents" else 1) for old, new in names.items()
+    }
+    shown["Area"] = [_area_label(view.level, k, labels) for k in table["area"].tolist()]
+    return pd.DataFrame(shown, index=table.index)
 
 
 def formats(ranked: pd.DataFrame) -> dict[str, Any]:
@@ -272,12 +280,21 @@ def formats(ranked: pd.DataFrame) -> dict[str, Any]:
 def history_text(history: pd.DataFrame) -> pd.DataFrame:
     """The five-year numbers as text for a static table: 'no data' rather than an empty
     cell or zero, rates with one decimal."""
-    out = history.astype(object)
-    out["Count"] = ["no data" if pd.isna(c) else f"{int(c):,}" for c in history["Count"]]
-    for column in history.columns:
-        if "100,000" in column:
-            out[column] = ["" if pd.isna(r) else f"{r:,.1f}" for r in history[column]]
-    return out.set_index("Year")
+    # One frame from lists (a copy as objects, column writes and set_index cost ~1.7x
+    # as much); the columns other than the numbers stay Python objects, as before.
+    cells = history.to_numpy(dtype=object)  # as astype(object) has them, in one call
+    years = pd.Index(cells[:, history.columns.get_loc("Year")], dtype=object, name="Year")
+    shown: dict[str, Any] = {}
+    for column, values in zip(history.columns, cells.T, strict=True):
+        if column == "Year":
+            continue
+        if column == "Count":
+            shown[column] = ["no data" if pd.isna(c) else f"{int(c):,}" for c in values]
+        elif "100,000" in column:
+            shown[column] = ["" if pd.isna(r) else f"{r:,.1f}" for r in values]
+        else:  # a Series of objects: a plain list of text would become a text column
+            shown[column] = pd.Series(values, index=years, dtype=object)
+    return pd.DataFrame(shown, index=years)
 
 
 def history_chart(history: pd.DataFrame, measure: str, where: str) -> dict[str, Any]:
@@ -357,6 +374,21 @@ def _area_residents(
 
 def _city_view(view: View) -> View:
     return replace(view, area="")
+
+
+def _columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """`frame[names]`, taken by position: pandas' lookup of a list of labels costs ~4x
+    (~0.2 ms); a missing name is a KeyError all the same."""
+    positions = [frame.columns.get_loc(name) for name in names]
+    return frame.take(cast(list[int], positions), axis=1)  # names are unique: ints
+
+
+def _rounded(column: pd.Series, decimals: int) -> Any:
+    """`column`'s values, floats rounded as `DataFrame.round` rounds them (numpy's round);
+    whole numbers and text as they are."""
+    if column.dtype == np.float64:
+        return column.to_numpy().round(decimals)
+    return column.array
 
 
 def _rate_or_na(count: Any, residents: float) -> float | None:
