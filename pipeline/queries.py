@@ -300,9 +300,13 @@ class Reader:
         if limit is None:
             return self._incidents(where)
         newest = self._incidents(where, self._newest_cases(where, int(limit)))
-        # Fewer than asked: the span holds fewer incidents (or its newest rows were few
-        # cases with very many victims); the full grouping is then the answer, and cheap.
-        return newest if len(newest) == limit else self._incidents(where)[:limit]
+        if len(newest) == limit or newest["victims"].sum() < limit * ROWS_PER_INCIDENT:
+            # All asked for; or fewer, with fewer victims than the newest rows read: those
+            # rows were then every row of the filter, so these are all its incidents.
+            return newest
+        # Fewer cases than asked in a full read of rows: a few cases with very many
+        # victims; the full grouping is the answer.
+        return self._incidents(where)[:limit]
 
     def _newest_cases(self, where: VictimFilter, limit: int) -> tuple[str, list[object]]:
         """SQL (and its parameters) for the case numbers of the `limit` newest incidents:

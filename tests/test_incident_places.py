@@ -90,3 +90,32 @@ def test_summary_has_the_unassigned_figures_of_status(q: Reader) -> None:
         full.first_occurred,
         full.last_occurred,
     )
+
+
+#: C4 has three victims, its first one earlier than C2 and C3's: the newest rows, if read
+#: two at a time, hold only C4's.
+MANY = [
+    *VICTIMS,
+    row(4, "2025-03-02T09:00:00", IN_0212, case_number="C4"),
+    row(5, "2025-03-06T09:00:00", IN_0212, case_number="C4"),
+    row(6, "2025-03-06T09:00:00", IN_0212, case_number="C4"),
+]
+
+
+@pytest.mark.parametrize("rows_per_incident", [1, 2, 20])
+@pytest.mark.parametrize("basis", ["geometry", "recorded"])
+def test_the_newest_incidents_are_the_full_listings_first(
+    tmp_path, monkeypatch, rows_per_incident, basis
+) -> None:
+    """However few newest rows are read to find the newest incidents (a case with many
+    victims fills them), the listing is the first rows of every incident's listing."""
+    import pipeline.queries
+
+    monkeypatch.setattr(pipeline.queries, "ROWS_PER_INCIDENT", rows_per_incident)
+    store = Store(Path(build_store(tmp_path, MANY)) / "store.duckdb")
+    where = VictimFilter(MARCH, "shootings", basis)
+    with store.reader() as q:
+        every = q.incidents(where)
+        assert len(every) == 4 and every["victims"].max() == 3
+        for limit in range(1, 6):
+            assert q.incidents(where, limit=limit).equals(every[:limit]), limit
