@@ -33,16 +33,24 @@ class AreaDays:
     totals: dict[str, np.ndarray]  # kind -> running total before each day, and after the last
 
     @classmethod
-    def from_rows(cls, kinds: np.ndarray, days: np.ndarray, counts: np.ndarray) -> AreaDays:
-        """From rows (kind, day since EPOCH, count), one per kind and day, in any order."""
-        order = np.lexsort((days, kinds))
-        kinds, days, counts = kinds[order], days[order], counts[order]
+    def from_rows(
+        cls, kinds: Sequence[str], codes: np.ndarray, days: np.ndarray, counts: np.ndarray
+    ) -> AreaDays:
+        """From rows (kind as its index in `kinds`, day since EPOCH, count) in any order;
+        rows of the same kind and day add up."""
+        order = np.lexsort((days, codes))
+        codes, days, counts = codes[order], days[order], counts[order]
+        first = np.ones(len(days), dtype=bool)  # the first row of each (kind, day)
+        first[1:] = (codes[1:] != codes[:-1]) | (days[1:] != days[:-1])
+        starts = np.flatnonzero(first)
+        codes, days = codes[starts], days[starts]
+        counts = np.add.reduceat(counts, starts) if len(starts) else counts[:0]
         found: dict[str, np.ndarray] = {}
         totals: dict[str, np.ndarray] = {}
-        for kind in dict.fromkeys(kinds.tolist()):
-            mine = kinds == kind
-            found[kind] = days[mine].astype(np.int64)
-            totals[kind] = np.concatenate(([0], np.cumsum(counts[mine], dtype=np.int64)))
+        for code in np.unique(codes).tolist():
+            mine = codes == code
+            found[kinds[code]] = days[mine].astype(np.int64)
+            totals[kinds[code]] = np.concatenate(([0], np.cumsum(counts[mine], dtype=np.int64)))
         return cls(found, totals)
 
     def span_sum(self, kind: str, span: Span) -> int:
