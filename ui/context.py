@@ -173,7 +173,7 @@ def five_years(ref: data.StoreRef, view: View) -> pd.DataFrame:
 def history(ref: data.StoreRef, view: View) -> pd.DataFrame:
     """`pipeline.history.same_span_by_year` for the view's area (or the city)."""
     current, _ = data.spans(view)
-    level, key = (view.level, view.area) if view.area else (None, None)
+    level, key = view.counted_in
     with data.counting_reader(ref) as q:
         return same_span_by_year(
             q, level, key, view.basis, view.kind, view.measure, current, YEARS, period=view.period

@@ -286,7 +286,7 @@ def compstat_panel(
     """The CompStat table of every kind, the same on the other basis where the level has
     both (else None), and its warnings."""
     current, previous = spans(view)
-    level, key = (view.level, view.area) if view.area else (None, None)
+    level, key = view.counted_in
     other = next((b for b in bases_for(view.level) if b != view.basis), None)
     with counting_reader(ref) as q:
         result = compstat(q, level, key, current, previous, view.measure, view.basis)
@@ -302,7 +302,7 @@ def compstat_panel(
 def weekly(ref: StoreRef, view: View) -> pd.DataFrame:
     """The view's kind per week of this period and of the one it is compared with."""
     current, previous = spans(view)
-    level, key = (view.level, view.area) if view.area else (None, None)
+    level, key = view.counted_in
     with counting_reader(ref) as q:
         daily = q.daily(level, key, [current, previous], view.measure, view.basis, view.kind)
     return profiles.weekly_this_vs_last(daily, current, previous)
@@ -313,7 +313,7 @@ def victim_rows(ref: StoreRef, view: View) -> tuple[pd.DataFrame, pd.DataFrame, 
     """The period's victims of the view's kind by hour and weekday, by age and sex, and
     its latest incidents."""
     current, _ = spans(view)
-    level, key = (view.level, view.area) if view.area else (None, None)
+    level, key = view.counted_in
     where = VictimFilter(current, view.kind, view.basis, level, key)
     with reader(ref) as q:
         hours, ages = q.profile_counts(where)
@@ -329,7 +329,7 @@ def victim_rows(ref: StoreRef, view: View) -> tuple[pd.DataFrame, pd.DataFrame, 
 def all_incidents(ref: StoreRef, view: View) -> pd.DataFrame:
     """Every incident of the view's area, kind and period, for the CSV download."""
     current, _ = spans(view)
-    level, key = (view.level, view.area) if view.area else (None, None)
+    level, key = view.counted_in
     with reader(ref) as q:
         return profiles.incident_table(
             q.incidents(VictimFilter(current, view.kind, view.basis, level, key))

@@ -71,6 +71,11 @@ class View:
     basis: str = DEFAULT_BASIS["district"]
     present: bool = False
 
+    @property
+    def counted_in(self) -> tuple[str | None, str | None]:
+        """(level, area) the view counts in; (None, None) for the whole city."""
+        return (self.level, self.area) if self.area else (None, None)
+
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "level": tuple(LEVELS),
