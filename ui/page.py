@@ -194,9 +194,11 @@ def page(
     current, previous = data.spans(view)
     period = report.PERIOD_WORDS[view.period]
     shown_ = shown.figures(ref, view, where)
-    if shown_.gaps:
-        st.warning(shown_.gaps, icon=NO_ICON)
-    st.markdown(f'<p class="headline">{in_html(shown_.headline, 300)}</p>', unsafe_allow_html=True)
+    if shown_.table.gaps:
+        st.warning(shown_.table.gaps, icon=NO_ICON)
+    st.markdown(
+        f'<p class="headline">{in_html(shown_.trend.headline, 300)}</p>', unsafe_allow_html=True
+    )
     what_is_counted = (
         f"{PERIOD_LABELS[view.period].split(',')[0]}: {report.span_text(current)}, "
         f"against {period.against}: {report.span_text(previous)}. Counting "
@@ -216,7 +218,7 @@ def page(
             show_map(ref, view, ring)
         with right:
             show_compstat(shown_, view)
-        downloads(ref, view, where, spans_, shown_.gone)
+        downloads(ref, view, where, spans_, shown_.table.gone)
     show_details(ref, shown_, view, spans_)
     context.show_context(ref, found, view)  # five years, every area ranked, rates
     show_definitions(found, view)
@@ -296,9 +298,9 @@ def show_compstat(figures: shown.Figures, view: View) -> None:
     st.header(f"{period.now.capitalize()} against {period.against}")
     # The index (what is counted) is shown. Said outright: left to Streamlit, an Arrow
     # table is converted to pandas on every rerun only to find out (~3 ms a table).
-    st.table(figures.compstat, hide_index=False)
-    if figures.basis_line:
-        st.markdown(plain(figures.basis_line, 900))
+    st.table(figures.table.compstat, hide_index=False)
+    if figures.table.basis_line:
+        st.markdown(plain(figures.table.basis_line, 900))
 
 
 def downloads(
@@ -370,23 +372,25 @@ def show_details(
         ["Weekly trend", "Hour and weekday", "Age and sex", "Incidents"]
     )
     with weekly:
-        st.vega_lite_chart(figures.weekly_long, figures.weekly_spec, height=300, width="stretch")
-        if figures.weeks_left_out:
+        st.vega_lite_chart(
+            figures.trend.weekly_long, figures.trend.weekly_spec, height=300, width="stretch"
+        )
+        if figures.trend.weeks_left_out:
             st.caption("Weeks in months with no records at all are left out of the lines.")
         with st.expander("The numbers behind the chart"):
-            st.dataframe(figures.weekly_named, width="stretch")
+            st.dataframe(figures.trend.weekly_named, width="stretch")
     with hours:
         st.caption("Victims in this period by weekday and local hour.")
-        st.dataframe(figures.hours, width="stretch")
+        st.dataframe(figures.rows.hours, width="stretch")
     with people:
         st.caption("Victims in this period by age band and sex (as published; many are 'unknown').")
-        st.dataframe(figures.age_sex, width="stretch")
+        st.dataframe(figures.rows.age_sex, width="stretch")
     with recent:
         st.caption(
-            f"The latest {figures.recent_rows} incidents of this period, newest first, at block "
-            "level. The download has every incident of the period."
+            f"The latest {figures.rows.recent.num_rows} incidents of this period, newest first, "
+            "at block level. The download has every incident of the period."
         )
-        st.dataframe(figures.recent, hide_index=True, width="stretch")
+        st.dataframe(figures.rows.recent, hide_index=True, width="stretch")
         if view.present:
             return
         st.download_button(

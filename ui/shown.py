@@ -30,52 +30,25 @@ def arrow(frame: pd.DataFrame) -> pa.Table:
 
 @dataclass(frozen=True)
 class Figures:
-    """The first screen's sentence and table and the detail tabs, for one view."""
+    """The first screen's sentence and table and the detail tabs, for one view: three
+    parts, each cached under what it depends on (as `data.panels`)."""
 
-    headline: str  # plain text: the page escapes it into its HTML paragraph
-    gaps: str  # the warning on months missing from the store, or ''
-    gone: tuple[bool, bool]  # (this span, the comparison span) has no record at all
-    compstat: pa.Table  # `words.compstat_display`, figures on one line
-    basis_line: str  # `words.basis_difference`, plain text ('' when both agree)
-    weekly_long: pa.Table  # the weekly chart's data
-    weekly_spec: dict[str, Any]
-    weekly_named: pa.Table  # the numbers behind the chart
-    weeks_left_out: bool
-    hours: pa.Table
-    age_sex: pa.Table
-    recent: pa.Table
-    recent_rows: int
+    table: CompStatShown
+    trend: TrendShown
+    rows: RowsShown
 
 
 def figures(ref: data.StoreRef, view: View, where: str) -> Figures:
-    """Everything below the title that depends on the selected area (`where`: its name),
-    from parts cached under what each depends on (as `data.panels`)."""
-    table = compstat_shown(ref, view, where)
-    trend = trend_shown(ref, view)
-    rows = rows_shown(ref, view)
-    return Figures(
-        headline=trend.headline,
-        gaps=table.gaps,
-        gone=table.gone,
-        compstat=table.compstat,
-        basis_line=table.basis_line,
-        weekly_long=trend.weekly_long,
-        weekly_spec=trend.weekly_spec,
-        weekly_named=trend.weekly_named,
-        weeks_left_out=trend.weeks_left_out,
-        hours=rows.hours,
-        age_sex=rows.age_sex,
-        recent=rows.recent,
-        recent_rows=rows.recent.num_rows,
-    )
+    """Everything below the title that depends on the selected area (`where`: its name)."""
+    return Figures(compstat_shown(ref, view, where), trend_shown(ref, view), rows_shown(ref, view))
 
 
 @dataclass(frozen=True)
 class CompStatShown:
-    gaps: str
-    gone: tuple[bool, bool]
-    compstat: pa.Table
-    basis_line: str
+    gaps: str  # the warning on months missing from the store, or ''
+    gone: tuple[bool, bool]  # (this span, the comparison span) has no record at all
+    compstat: pa.Table  # `words.compstat_display`, figures on one line
+    basis_line: str  # `words.basis_difference`, plain text ('' when both agree)
 
 
 @data.shared_cache(32, data.COMPSTAT_KEYS)
@@ -100,10 +73,10 @@ def compstat_shown(ref: data.StoreRef, view: View, where: str) -> CompStatShown:
 
 @dataclass(frozen=True)
 class TrendShown:
-    headline: str
-    weekly_long: pa.Table
+    headline: str  # plain text: the page escapes it into its HTML paragraph
+    weekly_long: pa.Table  # the weekly chart's data
     weekly_spec: dict[str, Any]
-    weekly_named: pa.Table
+    weekly_named: pa.Table  # the numbers behind the chart
     weeks_left_out: bool
 
 
