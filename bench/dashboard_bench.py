@@ -9,7 +9,8 @@ around `AppTest.run()`, not only the script's own time. Interactions change
 one control at a time to a value not seen before (so the view's own tables
 are computed: no cache hit), per kind of control: area, as-of date, level,
 what is counted, victims/incidents, period; then a return to a view already
-seen. First, AppTest's own floor: an empty script's run, and one compile of
+seen; then opening the incidents tab (only the open detail tab is built) and new
+as-of dates while it is open. First, AppTest's own floor: an empty script's run, and one compile of
 dashboard.py, which AppTest repeats twice on every run (a server compiles once).
 
 Targets (issue 12): every warm interaction <= 50 ms on the real sample, and
@@ -89,7 +90,29 @@ def interactions(app: Any, repeat: int, areas: list[str]) -> dict[str, list[tupl
         _set(getattr(app, widget)(key=key), back)
         app.run()
     times["back to a seen view"] = [wall_after(app, _set(app.radio(key="level"), "beat"))]
+    # Only the open detail tab is built: opening the incidents tab computes a view's
+    # victims' rows, and while it is open every new view does.
+    _set(app.radio(key="level"), "district")
+    app.run()
+    _set(app.selectbox(key="area"), areas[0])
+    app.run()
+    opened = []
+    for k in range(1, repeat + 1):
+        _set(app.date_input(key="as_of"), latest - timedelta(days=9 * k + 4))
+        _open_tab(app, "Weekly trend").run()
+        opened.append(wall_after(app, _open_tab(app, "Incidents")))
+    times["open the incidents tab"] = opened
+    times["as-of, incidents tab open"] = [
+        wall_after(app, _set(app.date_input(key="as_of"), latest - timedelta(days=9 * k + 6)))
+        for k in range(1, repeat + 1)
+    ]
     return times
+
+
+def _open_tab(app: Any, label: str) -> Any:
+    """`app` with the page's detail tab `label` open, as a click on it does."""
+    app.session_state["details"] = label
+    return app
 
 
 def _set(control: Any, value: Any) -> Any:

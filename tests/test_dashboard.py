@@ -19,6 +19,7 @@ from pipeline.settings import PROJECT_ROOT
 from tests.conftest import ROWS, build_store
 from ui import memory
 from ui.mapview import LAYER_ID, picked_area
+from ui.page import DETAIL_TABS
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 
@@ -44,6 +45,13 @@ def app_on(today: date, data_dir: Path, monkeypatch, **params: str) -> AppTest:
     at.session_state["today"] = today
     for name, value in params.items():
         at.query_params[name] = value
+    return at.run()
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """The page with the detail tab `label` open (only the open one is built), as a
+    click on it does."""
+    at.session_state["details"] = label
     return at.run()
 
 
@@ -154,8 +162,23 @@ def test_map_click_is_read_from_the_selection_state() -> None:
 
 def test_no_name_columns_on_the_page(store, monkeypatch) -> None:
     at = app(store, monkeypatch)
-    for frame in at.dataframe:
-        assert not [c for c in frame.value.columns if "name" in str(c).lower()]
+    for tab in DETAIL_TABS:
+        frames = open_tab(at, tab).dataframe
+        assert len(frames) >= 2  # the tab's own table, the ranked areas'
+        for frame in frames:
+            assert not [c for c in frame.value.columns if "name" in str(c).lower()]
+
+
+def test_only_the_open_detail_tab_is_built(store, monkeypatch, downloads) -> None:
+    at = app(store, monkeypatch)
+    assert [t.label for t in at.tabs] == list(DETAIL_TABS)
+    charts = len(at.get("vega_lite_chart"))  # the weekly trend's and the five years'
+    assert not [d for d in at.dataframe if "case number" in d.value]  # not asked for yet
+    assert "incidents_csv" not in downloads
+    open_tab(at, "Incidents")
+    assert [d for d in at.dataframe if "case number" in d.value]
+    assert "incidents_csv" in downloads
+    assert len(at.get("vega_lite_chart")) == charts - 1  # the weekly chart is not built
 
 
 def test_brief_button_prepares_a_pdf_for_the_selected_area(store, monkeypatch) -> None:
@@ -452,7 +475,7 @@ def test_table_csv_says_where_when_against_what_and_how(store, monkeypatch, down
 
 
 def test_incidents_csv_has_every_incident_of_the_period(store, monkeypatch, downloads) -> None:
-    at = app(store, monkeypatch, measure="incidents")
+    at = open_tab(app(store, monkeypatch, measure="incidents"), "Incidents")
     text, name = downloads["incidents_csv"]
     assert name == "incidents_city_shootings_2025-01-01_2025-03-05.csv"
     incidents = pd.read_csv(io.StringIO(text))

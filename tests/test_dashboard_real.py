@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import needs_snapshot, sync_real_snapshot
-from tests.test_dashboard import app_on, compstat, downloads, headline, shown, texts
+from tests.test_dashboard import app_on, compstat, downloads, headline, open_tab, shown, texts
 
 pytestmark = needs_snapshot
 downloads = downloads  # the fixture, used here too
@@ -62,7 +62,7 @@ def test_the_headline_and_the_csv_on_real_numbers(store, monkeypatch, downloads)
 
 
 def test_the_incidents_csv_is_complete_beyond_the_50_listed(store, monkeypatch, downloads) -> None:
-    at = district_17(store, monkeypatch, measure="incidents")
+    at = open_tab(district_17(store, monkeypatch, measure="incidents"), "Incidents")
     incidents_shown = next(d.value for d in at.dataframe if "case number" in d.value)
     assert len(incidents_shown) == 50  # the page lists the latest 50
     text, name = downloads["incidents_csv"]

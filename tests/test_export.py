@@ -156,15 +156,15 @@ def test_counts_and_compare_csv_quote_recorded_area_names(
 
 
 @pytest.mark.parametrize(
-    ("page", "label"),
+    ("page", "label", "tab"),
     [
-        ("dashboard.py", "Download every incident of the period (CSV)"),
-        ("pages/1_Outreach.py", "Download this list (CSV)"),
+        ("dashboard.py", "Download every incident of the period (CSV)", "Incidents"),
+        ("pages/1_Outreach.py", "Download this list (CSV)", None),
     ],
     ids=["dashboard-incidents", "outreach-windows"],
 )
 def test_download_buttons_offer_safe_csv(
-    hostile_store: Path, monkeypatch: pytest.MonkeyPatch, page: str, label: str
+    hostile_store: Path, monkeypatch: pytest.MonkeyPatch, page: str, label: str, tab: str | None
 ) -> None:
     offered: dict[str, object] = {}
     original = st.download_button
@@ -175,7 +175,10 @@ def test_download_buttons_offer_safe_csv(
 
     monkeypatch.setattr(st, "download_button", spy)
     monkeypatch.setenv("DATA_DIR", str(hostile_store))
-    at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=120).run()
+    at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=120)
+    if tab:  # the detail tab that holds the button, open (only the open tab is built)
+        at.session_state["details"] = tab
+    at.run()
     assert not at.exception
     data = offered[label]
     data = data() if callable(data) else data  # the page's incidents CSV is made on click

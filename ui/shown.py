@@ -30,17 +30,17 @@ def arrow(frame: pd.DataFrame) -> pa.Table:
 
 @dataclass(frozen=True)
 class Figures:
-    """The first screen's sentence and table and the detail tabs, for one view: three
-    parts, each cached under what it depends on (as `data.panels`)."""
+    """The first screen's sentence and table and the weekly trend, for one view: two
+    parts, each cached under what it depends on (as `data.panels`). The victims' rows
+    (`rows_shown`) are built only when their tab is open."""
 
     table: CompStatShown
     trend: TrendShown
-    rows: RowsShown
 
 
 def figures(ref: data.StoreRef, view: View, where: str) -> Figures:
-    """Everything below the title that depends on the selected area (`where`: its name)."""
-    return Figures(compstat_shown(ref, view, where), trend_shown(ref, view), rows_shown(ref, view))
+    """What the first screen shows of the selected area (`where`: its name)."""
+    return Figures(compstat_shown(ref, view, where), trend_shown(ref, view))
 
 
 @dataclass(frozen=True)
