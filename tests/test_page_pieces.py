@@ -179,10 +179,11 @@ def test_what_a_view_shares_is_never_modified_by_what_is_built_from_it(ref, area
         "history": context.history(ref, view),
     }
     before = copy.deepcopy(shared)
-    for part in (shown.compstat_shown, shown.trend_shown, shown.rows_shown):
+    for part in (shown.compstat_shown, shown.headline, shown.trend_shown, shown.rows_shown):
         part.clear()
     shown.figures(ref, view, "somewhere")
-    shown.rows_shown(ref, view)  # built when its tab is open
+    shown.trend_shown(ref, view)  # the detail tabs' parts: built when their tab is open
+    shown.rows_shown(ref, view)
     shown.legend(ref, view)
     data.map_json.clear()
     data.map_json(ref, view)

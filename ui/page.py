@@ -196,9 +196,7 @@ def page(
     shown_ = shown.figures(ref, view, where)
     if shown_.table.gaps:
         st.warning(shown_.table.gaps, icon=NO_ICON)
-    st.markdown(
-        f'<p class="headline">{in_html(shown_.trend.headline, 300)}</p>', unsafe_allow_html=True
-    )
+    st.markdown(f'<p class="headline">{in_html(shown_.headline, 300)}</p>', unsafe_allow_html=True)
     what_is_counted = (
         f"{PERIOD_LABELS[view.period].split(',')[0]}: {report.span_text(current)}, "
         f"against {period.against}: {report.span_text(previous)}. Counting "
@@ -219,7 +217,7 @@ def page(
         with right:
             show_compstat(shown_, view)
         downloads(ref, view, where, spans_, shown_.table.gone)
-    show_details(ref, shown_, view, spans_)
+    show_details(ref, view, spans_)
     context.show_context(ref, found, view)  # five years, every area ranked, rates
     show_definitions(found, view)
     if view.present:
@@ -367,16 +365,11 @@ def brief_button(ref: data.StoreRef, view: View) -> None:
 DETAIL_TABS = ("Weekly trend", "Hour and weekday", "Age and sex", "Incidents")
 
 
-def show_details(
-    ref: data.StoreRef,
-    figures: shown.Figures,
-    view: View,
-    spans: tuple[trends.Span, trends.Span],
-) -> None:
+def show_details(ref: data.StoreRef, view: View, spans: tuple[trends.Span, trends.Span]) -> None:
     weekly, hours, people, recent = st.tabs(list(DETAIL_TABS), key="details", on_change="rerun")
     if weekly.open:
         with weekly:
-            show_weekly(figures.trend)
+            show_weekly(shown.trend_shown(ref, view))
         return
     rows = shown.rows_shown(ref, view)
     if hours.open:

@@ -30,17 +30,24 @@ def arrow(frame: pd.DataFrame) -> pa.Table:
 
 @dataclass(frozen=True)
 class Figures:
-    """The first screen's sentence and table and the weekly trend, for one view: two
-    parts, each cached under what it depends on (as `data.panels`). The victims' rows
-    (`rows_shown`) are built only when their tab is open."""
+    """The first screen's sentence and table, for one view, each cached under what it
+    depends on (as `data.panels`). The detail tabs' parts (`trend_shown`, `rows_shown`)
+    are built only when their tab is open."""
 
     table: CompStatShown
-    trend: TrendShown
+    headline: str  # plain text: the page escapes it into its HTML paragraph
 
 
 def figures(ref: data.StoreRef, view: View, where: str) -> Figures:
     """What the first screen shows of the selected area (`where`: its name)."""
-    return Figures(compstat_shown(ref, view, where), trend_shown(ref, view))
+    return Figures(compstat_shown(ref, view, where), headline(ref, view))
+
+
+@data.shared_cache(32, data.PANEL_KEYS)
+def headline(ref: data.StoreRef, view: View) -> str:
+    """The sentence on the view's kind (`words.headline`)."""
+    compstat, _, _ = data.compstat_panel(ref, view)
+    return words.headline(compstat, view.kind, report.PERIOD_WORDS[view.period])
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,6 @@ def compstat_shown(ref: data.StoreRef, view: View, where: str) -> CompStatShown:
 
 @dataclass(frozen=True)
 class TrendShown:
-    headline: str  # plain text: the page escapes it into its HTML paragraph
     weekly_long: pa.Table  # the weekly chart's data
     weekly_spec: dict[str, Any]
     weekly_named: pa.Table  # the numbers behind the chart
@@ -82,8 +88,7 @@ class TrendShown:
 
 @data.shared_cache(32, data.PANEL_KEYS)
 def trend_shown(ref: data.StoreRef, view: View) -> TrendShown:
-    """The headline on the view's kind and its weekly chart."""
-    compstat, _, _ = data.compstat_panel(ref, view)
+    """The weekly chart of the view's kind, and the numbers behind it."""
     weekly = data.weekly(ref, view)
     spans = data.spans(view)
     period = report.PERIOD_WORDS[view.period]
@@ -97,7 +102,6 @@ def trend_shown(ref: data.StoreRef, view: View) -> TrendShown:
     named = charts.weekly_named(weekly, names, gaps)
     long, spec = charts.weekly_chart(named, view.measure)
     return TrendShown(
-        headline=words.headline(compstat, view.kind, period),
         weekly_long=arrow(long),
         weekly_spec=spec,
         weekly_named=arrow(named),
