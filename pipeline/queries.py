@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,8 +36,9 @@ from pipeline.errors import StoreError, UsageError
 from pipeline.store import NO_STORE_HINT, Store, first_row
 from pipeline.trends import Span, coverage_gaps
 
-#: (level, key, measure, basis) -> that area's `AreaDays` (`Reader.knowing_area_days`).
-AreaDaysLookup = Callable[[str, str, str, str], AreaDays]
+#: (level, key, measure, basis) -> `AreaDays` holding that area, or with key None every
+#: area of the level, or None when they are not held (`Reader.knowing_area_days`).
+AreaDaysLookup = Callable[[str, str | None, str, str], AreaDays | None]
 
 COUNT_COLUMNS = ("unique_id", "case_number", "occurred_at", "gunshot", "fatal")
 #: Rows read, newest first, to find each of the newest incidents (`Reader.incidents`):
@@ -68,9 +69,9 @@ class Reader:
         return self
 
     def knowing_area_days(self, lookup: AreaDaysLookup) -> Reader:
-        """This reader, answering one area's `span_counts` and `daily` from `lookup`
-        (level, key, measure, basis) -> `AreaDays` (a page holds them, cached, and asks
-        the same area about many spans) instead of a query each."""
+        """This reader, answering `span_counts` and `daily` from `lookup` (level, key or
+        None for every area, measure, basis) -> `AreaDays` or None (a page holds them,
+        cached, and asks the same areas about many spans) instead of a query each."""
         self._area_days = lookup
         return self
 
@@ -144,9 +145,9 @@ class Reader:
         check_recorded(level, basis)
         if kind is not None:
             check_choice("kind", kind, list(KINDS))
-        if key is not None and self._area_days is not None:
-            known = self._area_days(level, key, measure, basis)
-            return known.span_counts(key, spans, [kind] if kind else list(KINDS))
+        known = self._area_days(level, key, measure, basis) if self._area_days else None
+        if known is not None:
+            return known.span_counts(spans, [kind] if kind else list(KINDS), key)
         where, params = "basis = ? AND level = ?", [basis, level]
         if kind is not None:
             where += " AND kind = ?"
@@ -227,11 +228,11 @@ class Reader:
     ) -> pd.Series:
         """Counts per local day (a Series indexed by date, zero days absent) of one kind
         in one area (`level` None: the city), over the days of `spans`."""
-        if self._area_days is not None:
-            check_recorded(level, basis)
-            area = (level, key) if level and key else (CITY, CITY)
-            known = self._area_days(*area, measure, basis)
-            return known.daily(_kind(kind), spans, _measure(measure))
+        check_recorded(level, basis)
+        area = (level, key) if level and key else (CITY, CITY)
+        known = self._area_days(*area, measure, basis) if self._area_days else None
+        if known is not None:
+            return known.daily(_kind(kind), spans, _measure(measure), area[1])
         # The days from the first span's start to the last one's end bound the scan (an
         # OR of spans is not pushed into it), the spans then pick their days.
         rows = self.con.execute(
@@ -246,26 +247,42 @@ class Reader:
         days = pd.Index([day for day, _ in rows], name="day", dtype=object)
         return pd.Series([n for _, n in rows], index=days, name=measure, dtype="int64")
 
-    def area_days(self, level: str, key: str, measure: str, basis: str) -> AreaDays:
-        """Every day's count of each kind in one area (`city` for the whole city), for
-        `AreaDays` to answer any span of it."""
+    def area_days(self, level: str, key: str | None, measure: str, basis: str) -> AreaDays:
+        """Every day's count of each kind in one area (`city` for the whole city) or,
+        with `key` None, in every area of `level`, for `AreaDays` to answer any span."""
         check_choice("level", level, (*AREA_COLUMNS, CITY))
         check_choice("basis", basis, BASES)
         check_recorded(level, basis)
-        # Rows as stored (one per kind and day), kinds as their index in KINDS: no
-        # grouping and no text to fetch (an 8M-row store's district: 10.6 -> 5.7 ms).
+        where, params = "basis = ? AND level = ?", [basis, level]
+        if key is not None:
+            where += " AND key = ?"
+            params.append(key)
+        keys: list[str] = [key] if key is not None else self._daily_keys(where, params)
+        # Rows as stored (one per kind, area and day), kinds and areas as their index:
+        # no grouping and no text to fetch (an 8M-row store's district: 10.6 -> 5.7 ms).
         rows = self.con.execute(
-            f"SELECT list_position(?, kind) - 1 AS kind, (day - DATE '{EPOCH}')::BIGINT "
-            f"AS day, {_measure(measure)}::BIGINT AS n FROM daily_counts "
-            "WHERE basis = ? AND level = ? AND key = ?",
-            [list(KINDS), basis, level, key],
+            f"SELECT list_position(?, kind) - 1 AS kind, "
+            f"{'0' if key is not None else 'dense_rank() OVER (ORDER BY key) - 1'} AS area, "
+            f"(day - DATE '{EPOCH}')::BIGINT AS day, {_measure(measure)}::BIGINT AS n "
+            f"FROM daily_counts WHERE {where}",
+            [list(KINDS), *params],
         ).fetchnumpy()
-        return AreaDays.from_rows(
-            list(KINDS),
-            np.asarray(rows["kind"], dtype=np.int64),
-            np.asarray(rows["day"], dtype=np.int64),
-            np.asarray(rows["n"], dtype=np.int64),
-        )
+        columns = [np.asarray(rows[c], dtype=np.int64) for c in ("kind", "area", "day", "n")]
+        return AreaDays.from_rows(list(KINDS), keys, *columns)
+
+    def _daily_keys(self, where: str, params: Sequence[object]) -> list[str]:
+        """The areas of `daily_counts` rows, in the order `dense_rank` numbers them."""
+        found = self.con.execute(
+            f"SELECT DISTINCT key FROM daily_counts WHERE {where} ORDER BY key", params
+        ).fetchall()
+        return [key for (key,) in found]
+
+    def daily_rows(self) -> dict[tuple[str, str], int]:
+        """Rows of `daily_counts` per (level, basis): what holding a level's days costs."""
+        rows = self.con.execute(
+            "SELECT level, basis, count(*) FROM daily_counts GROUP BY level, basis"
+        ).fetchall()
+        return {(level, basis): n for level, basis, n in rows}
 
     def profile_counts(self, where: VictimFilter) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Victims per ISO weekday (1 = Monday) and 3-hour band (0..7): weekday, band, n;

@@ -408,10 +408,11 @@ def test_newest_incidents_match_a_recount(store_dir, basis, area, limit) -> None
     )
 
 
-def test_the_page_reader_counts_one_area_as_the_store(store_dir) -> None:
-    """The page's per-area counts per day (`pipeline.area_days`) answer as the store's
-    queries on the real snapshot: every district, a few areas of every other level, on
-    both bases and measures, this year against last and five years of the same dates."""
+def test_the_page_reader_counts_areas_as_the_store(store_dir) -> None:
+    """The page's counts per day (`pipeline.area_days`) answer as the store's queries on
+    the real snapshot: every district, a few areas of every other level and every area
+    of each level at once, on both bases and measures, this year against last and five
+    years of the same dates."""
     from pipeline.history import spans_by_year
     from tests.test_area_days import assert_reader_answers_as_the_store
 

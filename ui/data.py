@@ -446,11 +446,33 @@ def counting_reader(ref: StoreRef) -> Iterator[Reader]:
         yield q.knowing_labels(found.labels) if found else q
 
 
+#: A level is held whole (every area's counts per day, one read) when it has at most
+#: this many rows of `daily_counts` (~4 MB held); a larger one is held an area at a
+#: time, and the sums over all its areas come from the store. The real snapshot's
+#: levels are all held; an 8M-row store holds the city's only.
+HELD_LEVEL_ROWS = 250_000
+
+
 @shared_cache(32)  # ~0.6 MB each for the whole city of an 8M-row store
-def area_days(ref: StoreRef, level: str, key: str, measure: str, basis: str) -> AreaDays:
-    """One area's counts per day (`pipeline.area_days`), read once per store version."""
+def area_days(
+    ref: StoreRef, level: str, key: str | None, measure: str, basis: str
+) -> AreaDays | None:
+    """The counts per day of one area of `level` or (`key` None) of every area
+    (`pipeline.area_days`), read once per store version. A small level is read whole,
+    so that a new area asks nothing; None for every area of a large one."""
+    if daily_rows(ref).get((level, basis), 0) <= HELD_LEVEL_ROWS:
+        if key is not None:
+            return area_days(ref, level, None, measure, basis)
+    elif key is None:
+        return None
     with reader(ref) as q:
         return q.area_days(level, key, measure, basis)
+
+
+@shared_cache(2)
+def daily_rows(ref: StoreRef) -> dict[tuple[str, str], int]:
+    with reader(ref) as q:
+        return q.daily_rows()
 
 
 @st.cache_data(show_spinner="Drawing the brief...", max_entries=8, hash_funcs=KEYS)
