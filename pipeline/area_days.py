@@ -81,6 +81,12 @@ class AreaDays:
         after = np.searchsorted(entries, base + _day(span.end), side="right")
         return self.totals[kind][after] - self.totals[kind][first]
 
+    def span_sum(self, kind: str, span: Span, key: str) -> int:
+        """The count of `kind` over `span` in area `key` (0 where none is held)."""
+        if key not in self._index:
+            return 0
+        return int(self.span_sums(kind, span, np.array([self._index[key]], np.int64))[0])
+
     def span_counts(
         self, spans: Sequence[Span], kinds: Sequence[str], key: str | None = None
     ) -> pd.DataFrame:

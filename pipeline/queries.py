@@ -319,6 +319,10 @@ class Reader:
         look-up by id: on 8M rows that look-up alone scans every id (~0.3 s)."""
         if limit is None:
             return self._incidents(where)
+        if self._victims_at_most(where, limit * ROWS_PER_INCIDENT):
+            # No more rows than the newest ones the two steps below would read: one
+            # grouping of them all, limited in DuckDB, is the same answer in one query.
+            return self._incidents(where, limit=limit)
         newest = self._incidents(where, self._newest_cases(where, int(limit)))
         if len(newest) == limit or newest["victims"].sum() < limit * ROWS_PER_INCIDENT:
             # All asked for; or fewer, with fewer victims than the newest rows read: those
@@ -326,7 +330,16 @@ class Reader:
             return newest
         # Fewer cases than asked in a full read of rows: a few cases with very many
         # victims; the full grouping is the answer.
-        return self._incidents(where)[:limit]
+        return self._incidents(where, limit=limit)
+
+    def _victims_at_most(self, where: VictimFilter, most: int) -> bool:
+        """Whether the filter reads at most `most` victims, as the held counts per day
+        say (`knowing_area_days`); False when they are not held."""
+        if self._area_days is None:
+            return False
+        area = (where.level, where.key) if where.level and where.key else (CITY, CITY)
+        known = self._area_days(*area, "victims", where.basis)
+        return known is not None and known.span_sum(_kind(where.kind), where.span, area[1]) <= most
 
     def _newest_cases(self, where: VictimFilter, limit: int) -> tuple[str, list[object]]:
         """SQL (and its parameters) for the case numbers of the `limit` newest incidents:
@@ -345,9 +358,13 @@ class Reader:
         )
 
     def _incidents(
-        self, where: VictimFilter, cases: tuple[str, list[object]] | None = None
+        self,
+        where: VictimFilter,
+        cases: tuple[str, list[object]] | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
-        """`incidents` of every case of the filter, or only of those `cases` selects."""
+        """`incidents` of every case of the filter, or only of those `cases` selects; the
+        first `limit` of them when given."""
         sql, params = where.sql(with_places=True)
         if cases is not None:
             sql += f" AND v.case_number IN ({cases[0]})"
@@ -360,7 +377,8 @@ class Reader:
             f"arg_min({_row_area(where.basis, 'community_area')}, {first}) AS community_area, "
             "count(*) AS victims, count(*) FILTER (v.fatal) AS killed, "
             f"v.case_number {sql} GROUP BY v.case_number "
-            "ORDER BY occurred_at DESC, v.case_number",
+            "ORDER BY occurred_at DESC, v.case_number"
+            + (f" LIMIT {int(limit)}" if limit is not None else ""),
             params,
         ).df()
 

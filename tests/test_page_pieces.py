@@ -120,7 +120,7 @@ def test_the_whole_citys_panels_are_the_same_at_every_level(ref, basis) -> None:
 
 
 def clear_panels() -> None:
-    for part in (data.compstat_panel, data.weekly, data.victim_rows):
+    for part in (data.compstat_panel, data.weekly, data.victim_profile, data.latest_incidents):
         part.clear()
 
 
@@ -179,11 +179,12 @@ def test_what_a_view_shares_is_never_modified_by_what_is_built_from_it(ref, area
         "history": context.history(ref, view),
     }
     before = copy.deepcopy(shared)
-    for part in (shown.compstat_shown, shown.headline, shown.trend_shown, shown.rows_shown):
+    detail_tabs = (shown.trend_shown, shown.profile_shown, shown.incidents_shown)
+    for part in (shown.compstat_shown, shown.headline, *detail_tabs):
         part.clear()
     shown.figures(ref, view, "somewhere")
-    shown.trend_shown(ref, view)  # the detail tabs' parts: built when their tab is open
-    shown.rows_shown(ref, view)
+    for part in detail_tabs:  # built when their tab is open
+        part(ref, view)
     shown.legend(ref, view)
     data.map_json.clear()
     data.map_json(ref, view)

@@ -275,7 +275,8 @@ def panels(ref: StoreRef, view: View) -> Panels:
     cached under what it depends on, so a new kind or a new measure computes only what
     changed."""
     table, other_basis, warnings = compstat_panel(ref, view)
-    hours, age_sex, recent = victim_rows(ref, view)
+    hours, age_sex = victim_profile(ref, view)
+    recent = latest_incidents(ref, view)
     return Panels(table, other_basis, warnings, weekly(ref, view), hours, age_sex, recent)
 
 
@@ -309,20 +310,26 @@ def weekly(ref: StoreRef, view: View) -> pd.DataFrame:
 
 
 @shared_cache(32, ROWS_KEYS)
-def victim_rows(ref: StoreRef, view: View) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The period's victims of the view's kind by hour and weekday, by age and sex, and
-    its latest incidents."""
+def victim_profile(ref: StoreRef, view: View) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The period's victims of the view's kind by hour and weekday, and by age and sex
+    (one query: both tabs' tables)."""
     current, _ = spans(view)
     level, key = view.counted_in
-    where = VictimFilter(current, view.kind, view.basis, level, key)
     with reader(ref) as q:
-        hours, ages = q.profile_counts(where)
-        recent = q.incidents(where, limit=RECENT_SHOWN)
-    return (
-        profiles.hour_by_weekday(hours),
-        profiles.age_by_sex(ages),
-        profiles.incident_table(recent),
-    )
+        hours, ages = q.profile_counts(VictimFilter(current, view.kind, view.basis, level, key))
+    return profiles.hour_by_weekday(hours), profiles.age_by_sex(ages)
+
+
+@shared_cache(32, ROWS_KEYS)
+def latest_incidents(ref: StoreRef, view: View) -> pd.DataFrame:
+    """The latest incidents of the view's kind in its period (RECENT_SHOWN of them)."""
+    current, _ = spans(view)
+    level, key = view.counted_in
+    with counting_reader(ref) as q:  # the held counts say when one query is enough
+        recent = q.incidents(
+            VictimFilter(current, view.kind, view.basis, level, key), limit=RECENT_SHOWN
+        )
+    return profiles.incident_table(recent)
 
 
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=ROWS_KEYS)

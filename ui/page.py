@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict
 from datetime import date
 
+import pyarrow as pa
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -324,7 +325,7 @@ def downloads(
     )
     st.download_button(
         "Download this table (CSV)",
-        lambda: safe_csv(export(data.panels(ref, view).compstat)),
+        lambda: safe_csv(export(data.compstat_panel(ref, view)[0])),
         file_name=f"compstat_{_file_part(view)}_{spans[0].start}_{spans[0].end}.csv",
         mime="text/csv",
         key="table_csv",
@@ -371,20 +372,19 @@ def show_details(ref: data.StoreRef, view: View, spans: tuple[trends.Span, trend
         with weekly:
             show_weekly(shown.trend_shown(ref, view))
         return
-    rows = shown.rows_shown(ref, view)
     if hours.open:
         with hours:
             st.caption("Victims in this period by weekday and local hour.")
-            st.dataframe(rows.hours, width="stretch")
+            st.dataframe(shown.profile_shown(ref, view).hours, width="stretch")
     elif people.open:
         with people:
             st.caption(
                 "Victims in this period by age band and sex (as published; many are 'unknown')."
             )
-            st.dataframe(rows.age_sex, width="stretch")
+            st.dataframe(shown.profile_shown(ref, view).age_sex, width="stretch")
     elif recent.open:
         with recent:
-            show_incidents(ref, rows, view, spans)
+            show_incidents(ref, shown.incidents_shown(ref, view), view, spans)
 
 
 def show_weekly(trend: shown.TrendShown) -> None:
@@ -397,15 +397,15 @@ def show_weekly(trend: shown.TrendShown) -> None:
 
 def show_incidents(
     ref: data.StoreRef,
-    rows: shown.RowsShown,
+    recent: pa.Table,
     view: View,
     spans: tuple[trends.Span, trends.Span],
 ) -> None:
     st.caption(
-        f"The latest {rows.recent.num_rows} incidents of this period, newest first, "
+        f"The latest {recent.num_rows} incidents of this period, newest first, "
         "at block level. The download has every incident of the period."
     )
-    st.dataframe(rows.recent, hide_index=True, width="stretch")
+    st.dataframe(recent, hide_index=True, width="stretch")
     if view.present:
         return
     st.download_button(

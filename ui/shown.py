@@ -31,8 +31,8 @@ def arrow(frame: pd.DataFrame) -> pa.Table:
 @dataclass(frozen=True)
 class Figures:
     """The first screen's sentence and table, for one view, each cached under what it
-    depends on (as `data.panels`). The detail tabs' parts (`trend_shown`, `rows_shown`)
-    are built only when their tab is open."""
+    depends on (as `data.panels`). The detail tabs' parts (`trend_shown`,
+    `profile_shown`, `incidents_shown`) are built only when their tab is open."""
 
     table: CompStatShown
     headline: str  # plain text: the page escapes it into its HTML paragraph
@@ -110,17 +110,22 @@ def trend_shown(ref: data.StoreRef, view: View) -> TrendShown:
 
 
 @dataclass(frozen=True)
-class RowsShown:
+class ProfileShown:
     hours: pa.Table
     age_sex: pa.Table
-    recent: pa.Table
 
 
 @data.shared_cache(32, data.ROWS_KEYS)
-def rows_shown(ref: data.StoreRef, view: View) -> RowsShown:
-    """The victims' hours, ages and latest incidents, as sent."""
-    hours, age_sex, recent = data.victim_rows(ref, view)
-    return RowsShown(arrow(hours), arrow(age_sex), arrow(recent))
+def profile_shown(ref: data.StoreRef, view: View) -> ProfileShown:
+    """The victims' hours and ages, as sent."""
+    hours, age_sex = data.victim_profile(ref, view)
+    return ProfileShown(arrow(hours), arrow(age_sex))
+
+
+@data.shared_cache(32, data.ROWS_KEYS)
+def incidents_shown(ref: data.StoreRef, view: View) -> pa.Table:
+    """The latest incidents, as sent."""
+    return arrow(data.latest_incidents(ref, view))
 
 
 def unbroken(cell: object) -> object:
