@@ -56,20 +56,48 @@ def compstat(
     basis: str = "geometry",
 ) -> CompStat:
     """One row per kind for one area (`level` None: the whole city)."""
-    counts = reader.span_counts(
-        level or CITY, [current, previous], measure, basis, key=key if level else CITY
-    )
-    totals = _sums(counts, "kind")
-    table = compare_many(
-        [totals.get((kind, 0), 0) for kind in KINDS],
-        [totals.get((kind, 1), 0) for kind in KINDS],
-        current.days,
-        previous.days,
-    )
+    now, before = _kind_totals(reader, level, key, current, previous, measure, basis)
+    table = compare_many(now, before, current.days, previous.days)
     table.insert(0, "kind", [kind.replace("-", "_") for kind in KINDS])
     label = reader.area_labels(level).get(key or "") if level else None
     return _finish(
         table, reader, current, previous, measure, basis, report.area_title(level, key, label)
+    )
+
+
+def kind_counts(
+    reader: Reader,
+    level: str | None,
+    key: str | None,
+    current: Span,
+    previous: Span,
+    measure: str = "victims",
+    basis: str = "geometry",
+) -> pd.DataFrame:
+    """`compstat`'s counts alone, one row per kind: kind, current, previous (no test: what
+    the page says of the other basis)."""
+    now, before = _kind_totals(reader, level, key, current, previous, measure, basis)
+    kinds = [kind.replace("-", "_") for kind in KINDS]
+    return pd.DataFrame({"kind": kinds, "current": now, "previous": before})
+
+
+def _kind_totals(
+    reader: Reader,
+    level: str | None,
+    key: str | None,
+    current: Span,
+    previous: Span,
+    measure: str,
+    basis: str,
+) -> tuple[list[int], list[int]]:
+    """Each kind's count (in KINDS order) in `current` and in `previous`."""
+    counts = reader.span_counts(
+        level or CITY, [current, previous], measure, basis, key=key if level else CITY
+    )
+    totals = _sums(counts, "kind")
+    return (
+        [totals.get((kind, 0), 0) for kind in KINDS],
+        [totals.get((kind, 1), 0) for kind in KINDS],
     )
 
 

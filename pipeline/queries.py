@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from collections import ChainMap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,13 +61,14 @@ class Reader:
         self.con = con
         self.store = store
         self._months = months  # months_with_records, when the caller already knows them
-        self._labels: dict[str, dict[str, str]] = {}  # area_labels by level
+        # area_labels by level: those asked here, over those a caller told (never written)
+        self._labels: ChainMap[str, dict[str, str]] = ChainMap({})
         self._area_days: AreaDaysLookup | None = None  # see knowing_area_days
 
     def knowing_labels(self, labels: dict[str, dict[str, str]]) -> Reader:
         """This reader, told every level's `area_labels` (a page has them cached), so a
         comparison does not ask the store again."""
-        self._labels.update({level: dict(keys) for level, keys in labels.items()})
+        self._labels = ChainMap({}, labels)
         return self
 
     def knowing_area_days(self, lookup: AreaDaysLookup) -> Reader:
@@ -75,6 +77,11 @@ class Reader:
         cached, and asks the same areas about many spans) instead of a query each."""
         self._area_days = lookup
         return self
+
+    @property
+    def counts_held(self) -> bool:
+        """Whether this reader answers from held counts per day (`knowing_area_days`)."""
+        return self._area_days is not None
 
     def knowing_months(self, months: set[str] | None) -> Reader:
         """This reader, told the store's `months_with_records` when they are known."""

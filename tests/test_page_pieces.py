@@ -221,3 +221,24 @@ def test_months_of_a_span_are_pandas_monthly_periods(start: date, days: int) -> 
     span = Span(start, start + timedelta(days=days))
     expected = list(pd.period_range(span.start, span.end, freq="M").strftime("%Y-%m"))
     assert months_of(span) == expected
+
+
+@pytest.mark.parametrize("basis", ["geometry", "recorded"])
+def test_the_other_basis_counts_are_compstats_own(ref, basis) -> None:
+    """The page's line on the other basis reads `kind_counts`: compstat's counts without
+    the test, for an area and for the city."""
+    from pipeline.compstat import compstat, kind_counts
+
+    current, previous = (
+        Span(date(2025, 1, 1), date(2025, 3, 5)),
+        Span(date(2024, 1, 1), date(2024, 3, 5)),
+    )
+    counted = 0
+    with data.reader(ref) as q:
+        for level, key in [("district", "1"), ("district", "9"), ("beat", "0212"), (None, None)]:
+            for measure in ("victims", "incidents"):
+                asked = (q, level, key, current, previous, measure, basis)
+                full = compstat(*asked).table[["kind", "current", "previous"]]
+                pd.testing.assert_frame_equal(kind_counts(*asked), full, check_dtype=False)
+                counted += int(full["current"].sum())
+    assert counted > 0, "nothing was counted: the comparison proved nothing"

@@ -29,7 +29,7 @@ from pipeline import profiles, report, trends
 from pipeline.area_days import AreaDays
 from pipeline.boundaries import LAYER_OF_AREA
 from pipeline.compstat import NOT_COMPARABLE as NOT_COMPARABLE  # the page names it
-from pipeline.compstat import compare_areas, compstat, map_classes
+from pipeline.compstat import compare_areas, compstat, kind_counts, map_classes
 from pipeline.queries import Reader, VictimFilter
 from pipeline.settings import Settings
 from pipeline.shared_reader import SharedReader
@@ -194,9 +194,16 @@ def layer_shapes(ref: StoreRef, level: str) -> list[dict[str, Any]]:
 
 def warm_shapes(ref: StoreRef) -> None:
     """Read every level's shapes now (the first render pays ~20 ms a level), so that the
-    first change of level costs its view only."""
+    first change of level costs its view only; once per store version, not every rerun
+    (five cache look-ups: ~0.5 ms)."""
+    if ref in _warmed:
+        return
     for level in LAYER_OF_AREA:
         shapes(ref, level)
+    _warmed.add(ref)
+
+
+_warmed: set[StoreRef] = set()  # store versions whose shapes warm_shapes has read
 
 
 @shared_cache(64)
@@ -260,7 +267,7 @@ def facts_labels(ref: StoreRef, level: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Panels:
     compstat: pd.DataFrame
-    #: The same comparison on the other basis, where the level has both (else None).
+    #: The counts on the other basis (`compstat.kind_counts`), where the level has both.
     other_basis: pd.DataFrame | None
     warnings: list[str]
     weekly: pd.DataFrame
@@ -284,15 +291,15 @@ def panels(ref: StoreRef, view: View) -> Panels:
 def compstat_panel(
     ref: StoreRef, view: View
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
-    """The CompStat table of every kind, the same on the other basis where the level has
-    both (else None), and its warnings."""
+    """The CompStat table of every kind, its counts on the other basis where the level
+    has both (else None), and its warnings."""
     current, previous = spans(view)
     level, key = view.counted_in
     other = next((b for b in bases_for(view.level) if b != view.basis), None)
     with counting_reader(ref) as q:
         result = compstat(q, level, key, current, previous, view.measure, view.basis)
         other_basis = (
-            compstat(q, level, key, current, previous, view.measure, other).table
+            kind_counts(q, level, key, current, previous, view.measure, other)
             if key and other
             else None
         )
@@ -447,10 +454,14 @@ def counting_reader(ref: StoreRef) -> Iterator[Reader]:
     """A `reader` told what the page holds cached (the months with records, every level's
     labels, each area's counts per day), for the counts of a view: a comparison, five
     years or a weekly chart of one area asks no query once the area's days are read."""
-    found = facts(ref)
-    with reader(ref, months_with_records(ref)) as q:
-        q.knowing_area_days(functools.partial(area_days, ref))
-        yield q.knowing_labels(found.labels) if found else q
+    with reader(ref) as q:
+        if not q.counts_held:  # a rerun's one reader is told once
+            found = facts(ref)
+            q.knowing_months(months_with_records(ref))
+            q.knowing_area_days(functools.partial(area_days, ref))
+            if found:
+                q.knowing_labels(found.labels)
+        yield q
 
 
 #: A level is held whole (every area's counts per day, one read) when it has at most

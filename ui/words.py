@@ -171,7 +171,8 @@ def basis_difference(
     words: PeriodWords,
 ) -> str:
     """One line saying where counting on the other basis would differ, by how much and
-    why ('' when both agree). `shown` and `other` are `compstat()` tables."""
+    why ('' when both agree). `shown` is a `compstat()` table, `other` the counts on the
+    other basis (`compstat.kind_counts`)."""
     if other is None:
         return ""
     mine = {row["kind"]: row for row in shown.to_dict("records")}
