@@ -192,6 +192,13 @@ def level_population(ref: data.StoreRef, level: str, path: str) -> tuple[Populat
         return None, str(exc)
 
 
+def warm_populations(ref: data.StoreRef) -> None:
+    """Read every level's residents now (`data.warm_levels` says why)."""
+    path = _population_path()
+    for level in LEVELS:
+        level_population(ref, level, path)
+
+
 # Keyed as the map's table: every area's figures do not depend on the selected one.
 @data.shared_cache(32, data.MAP_TABLE_KEYS)
 def ranked(ref: data.StoreRef, view: View) -> pd.DataFrame:

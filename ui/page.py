@@ -84,8 +84,20 @@ def render_store(ref: data.StoreRef, found: data.Facts, settings: Settings) -> N
         st.markdown(style.PRESENT, unsafe_allow_html=True)
     page(ref, found, view, header, place)
     a11y.name_maps(a11y.dashboard_map_label(view.level))  # the map named for screen readers
-    data.warm_shapes(ref)  # after the page is drawn: its first change of level is quicker
+    warm_levels(ref)  # after the page is drawn
     memory.freeze_after_first_page()
+
+
+def warm_levels(ref: data.StoreRef) -> None:
+    """What a first change of level reads (`data.warm_levels`, every level's residents),
+    read once per store version, not on every rerun (the cache look-ups alone: ~1 ms)."""
+    if ref not in _warmed:
+        data.warm_levels(ref)
+        context.warm_populations(ref)
+        _warmed.add(ref)
+
+
+_warmed: set[data.StoreRef] = set()  # store versions warm_levels has read
 
 
 def current_search() -> Search:
