@@ -261,29 +261,6 @@ def facts_labels(ref: StoreRef, level: str) -> dict[str, str]:
     return found.labels[level] if found else {}
 
 
-@dataclass(frozen=True)
-class Panels:
-    compstat: pd.DataFrame
-    #: The counts on the other basis (`compstat.kind_counts`), where the level has both.
-    other_basis: pd.DataFrame | None
-    warnings: list[str]
-    weekly: pd.DataFrame
-    hours: pd.DataFrame
-    age_sex: pd.DataFrame
-    recent: pd.DataFrame
-
-
-def panels(ref: StoreRef, view: View) -> Panels:
-    """The side panels for the selected area (or the whole city): sums over the store's
-    daily counts and small grouped queries, never the whole victims table. Each part is
-    cached under what it depends on, so a new kind or a new measure computes only what
-    changed."""
-    table, other_basis, warnings = compstat_panel(ref, view)
-    hours, age_sex = victim_profile(ref, view)
-    recent = latest_incidents(ref, view)
-    return Panels(table, other_basis, warnings, weekly(ref, view), hours, age_sex, recent)
-
-
 @shared_cache(32, COMPSTAT_KEYS)
 def compstat_panel(
     ref: StoreRef, view: View

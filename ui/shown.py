@@ -31,7 +31,7 @@ def arrow(frame: pd.DataFrame) -> pa.Table:
 @dataclass(frozen=True)
 class Figures:
     """The first screen's sentence and table, for one view, each cached under what it
-    depends on (as `data.panels`). The detail tabs' parts (`trend_shown`,
+    depends on (`data.PANEL_KEYS` and the like). The detail tabs' parts (`trend_shown`,
     `profile_shown`, `incidents_shown`) are built only when their tab is open."""
 
     table: CompStatShown
