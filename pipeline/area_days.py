@@ -3,9 +3,9 @@
 The page asks one area (or the whole city) about many spans as its view changes:
 this period and the one it is compared with, the same dates in each of five years,
 the days behind the weekly chart; and every area of a level about this period and
-the one before, for the map. One read of the rows of `daily_counts`
-(`Reader.area_days`, `Reader.level_days`) answers all of them by running totals,
-where each question was a query. The answers are the ones the queries give
+the one before, for the map. One read of the rows of `daily_counts` for an area or
+a whole level (`Reader.area_days`) answers all of them by running totals, where
+each question was a query. The answers are the ones the queries give
 (`Reader.span_counts`, `Reader.daily`): the reader asks this object instead when it
 is given one.
 
