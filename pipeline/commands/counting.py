@@ -16,11 +16,12 @@ from pipeline.compstat import area_counts, compare_areas, compstat
 from pipeline.config import LEVELS, Level
 from pipeline.errors import UsageError
 from pipeline.settings import Settings
+from pipeline.status import store_status
 from pipeline.store import Store
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    status = queries.store_status(Store(settings.store_path))
+    status = store_status(Store(settings.store_path))
     print(f"store: {settings.store_path}")
     for table, n in status.tables.items():
         print(f"  {table:<11} {n:>9,} rows")
