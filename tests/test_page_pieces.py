@@ -262,3 +262,30 @@ def test_the_other_basis_counts_are_compstats_own(ref, basis) -> None:
                 pd.testing.assert_frame_equal(kind_counts(*asked), full, check_dtype=False)
                 counted += int(full["current"].sum())
     assert counted > 0, "nothing was counted: the comparison proved nothing"
+
+
+def test_a_large_level_is_held_an_area_at_a_time_with_the_same_figures(ref, monkeypatch) -> None:
+    """Over `data.HELD_LEVEL_ROWS` rows, a level's counts per day are read an area at a
+    time and its every-area sums come from the store: the figures stay the same."""
+    found = data.facts(ref)
+    assert found is not None
+    view = View(level="district", area="1", as_of=found.bounds.latest, basis="recorded")
+
+    def figures() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        for cached in (data.area_days, data.compstat_panel, data.map_table, data.weekly):
+            cached.clear()
+        return data.compstat_panel(ref, view)[0], data.map_table(ref, view), data.weekly(ref, view)
+
+    held = figures()
+    whole = data.area_days(ref, "district", None, "victims", "recorded")
+    assert whole is not None and len(whole.keys) > 1
+    assert data.area_days(ref, "district", "1", "victims", "recorded") is whole
+    monkeypatch.setattr(data, "HELD_LEVEL_ROWS", 0)
+    by_area = figures()
+    assert data.area_days(ref, "district", None, "victims", "recorded") is None
+    one = data.area_days(ref, "district", "1", "victims", "recorded")
+    assert one is not None and one.keys == ("1",)
+    for mine, theirs in zip(by_area, held, strict=True):
+        pd.testing.assert_frame_equal(mine, theirs)
+    assert int(held[1]["current"].sum()) > 0  # the map counted something
+    data.area_days.clear()  # no area-at-a-time reads left for the tests after this one

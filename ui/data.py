@@ -452,7 +452,7 @@ def area_days(
     """The counts per day of one area of `level` or (`key` None) of every area
     (`pipeline.area_days`), read once per store version. A small level is read whole,
     so that a new area asks nothing; None for every area of a large one."""
-    if daily_rows(ref).get((level, basis), 0) <= HELD_LEVEL_ROWS:
+    if daily_rows(ref, level, basis) <= HELD_LEVEL_ROWS:
         if key is not None:
             return area_days(ref, level, None, measure, basis)
     elif key is None:
@@ -461,10 +461,10 @@ def area_days(
         return q.area_days(level, key, measure, basis)
 
 
-@shared_cache(2)
-def daily_rows(ref: StoreRef) -> dict[tuple[str, str], int]:
+@shared_cache(32)
+def daily_rows(ref: StoreRef, level: str, basis: str) -> int:
     with reader(ref) as q:
-        return q.daily_rows()
+        return q.daily_rows(level, basis)
 
 
 @st.cache_data(show_spinner="Drawing the brief...", max_entries=8, hash_funcs=KEYS)
